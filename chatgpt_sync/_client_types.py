@@ -1,0 +1,324 @@
+"""The objects :class:`chatgpt_sync.Client` returns, with openai-python's attribute names.
+
+Plain ``__slots__`` classes, not pydantic: a streamed answer builds three of them per token and the
+streaming path is benchmarked. Fields openai-python always has but we never fill (``logprobs``,
+``system_fingerprint``, ``function_call``...) are class-level ``None`` constants, so reading them
+works and costs nothing per object. ``to_dict()`` / ``model_dump()`` give openai-shaped JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, Iterator, List, Optional
+
+from .types import Conversation
+
+__all__ = [
+    "ClientObject", "Function", "ChatCompletionMessageToolCall", "ChatCompletionMessage", "Choice",
+    "CompletionUsage", "ChatCompletion", "ChoiceDeltaToolCallFunction", "ChoiceDeltaToolCall",
+    "ChoiceDelta", "ChunkChoice", "ChatCompletionChunk", "Model", "SyncPage", "Image", "ImagesResponse",
+    "Details",
+]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, ClientObject):
+        return value.to_dict()
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+class ClientObject:
+    """Base: ``to_dict()``, ``model_dump()``, ``model_dump_json()``, equality by fields, a readable repr."""
+
+    __slots__ = ()
+    #: Fields in the order openai-python dumps them (slots and class constants alike).
+    _fields: ClassVar[tuple[str, ...]] = ()
+    #: Fields that are our extensions to the openai shape: dumped only when set.
+    _optional: ClassVar[frozenset[str]] = frozenset()
+
+    def to_dict(self, *, exclude_none: bool = False) -> dict[str, Any]:
+        """The object as plain JSON-ready data, shaped like the OpenAI API's."""
+        out: dict[str, Any] = {}
+        for name in self._fields:
+            value = getattr(self, name)
+            if value is None and (exclude_none or name in self._optional):
+                continue
+            out[name] = _plain(value)
+        return out
+
+    def model_dump(self, *, exclude_none: bool = False, **_ignored: Any) -> dict[str, Any]:
+        """Same as :meth:`to_dict` (the pydantic name openai-python code calls)."""
+        return self.to_dict(exclude_none=exclude_none)
+
+    def model_dump_json(self, *, indent: int | None = None, exclude_none: bool = False,
+                        **_ignored: Any) -> str:
+        return json.dumps(self.to_dict(exclude_none=exclude_none), indent=indent, ensure_ascii=False)
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in self._fields)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like pydantic models
+
+    def __repr__(self) -> str:
+        parts = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields
+                          if not (name in self._optional and getattr(self, name) is None))
+        return f"{type(self).__name__}({parts})"
+
+
+class Details(ClientObject):
+    """A nested details object (``usage.completion_tokens_details``...) read by attribute.
+
+    Unknown keys read as ``None`` rather than failing, since servers differ in which they send."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._data.get(name)
+
+    def to_dict(self, *, exclude_none: bool = False) -> dict[str, Any]:
+        return {k: v for k, v in self._data.items() if not (exclude_none and v is None)}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Details) and other._data == self._data
+
+    def __repr__(self) -> str:
+        return f"Details({', '.join(f'{k}={v!r}' for k, v in self._data.items())})"
+
+
+# ------------------------------------------------------------------------ non-streamed answers
+class Function(ClientObject):
+    """The function a tool call invokes; ``arguments`` is a JSON string, as the model wrote it."""
+
+    __slots__ = ("name", "arguments")
+    _fields = ("arguments", "name")
+
+    def __init__(self, name: str, arguments: str) -> None:
+        self.name = name
+        self.arguments = arguments
+
+
+class ChatCompletionMessageToolCall(ClientObject):
+    __slots__ = ("id", "type", "function")
+    _fields = ("id", "function", "type")
+
+    def __init__(self, id: str, type: str, function: Function) -> None:  # noqa: A002 - openai's names
+        self.id = id
+        self.type = type
+        self.function = function
+
+    @classmethod
+    def from_dict(cls, call: dict[str, Any]) -> ChatCompletionMessageToolCall:
+        function = call.get("function") or {}
+        return cls(call.get("id") or "", call.get("type") or "function",
+                   Function(function.get("name") or "", function.get("arguments") or ""))
+
+
+class ChatCompletionMessage(ClientObject):
+    """The assistant's message. ``content`` is None for a tool-call or refusal answer."""
+
+    __slots__ = ("content", "refusal", "role", "tool_calls", "reasoning_content")
+    _fields = ("content", "refusal", "role", "annotations", "audio", "function_call", "tool_calls",
+               "reasoning_content")
+    _optional = frozenset({"reasoning_content"})
+    annotations: ClassVar[None] = None
+    audio: ClassVar[None] = None
+    function_call: ClassVar[None] = None
+
+    def __init__(self, content: Optional[str] = None, refusal: Optional[str] = None, role: str = "assistant",
+                 tool_calls: Optional[List[ChatCompletionMessageToolCall]] = None,
+                 reasoning_content: Optional[str] = None) -> None:
+        self.content = content
+        self.refusal = refusal
+        self.role = role
+        self.tool_calls = tool_calls
+        self.reasoning_content = reasoning_content
+
+
+class Choice(ClientObject):
+    __slots__ = ("index", "message", "finish_reason")
+    _fields = ("finish_reason", "index", "logprobs", "message")
+    logprobs: ClassVar[None] = None
+
+    def __init__(self, index: int, message: ChatCompletionMessage, finish_reason: Optional[str]) -> None:
+        self.index = index
+        self.message = message
+        self.finish_reason = finish_reason
+
+
+class CompletionUsage(ClientObject):
+    __slots__ = ("prompt_tokens", "completion_tokens", "total_tokens", "completion_tokens_details",
+                 "prompt_tokens_details")
+    _fields = ("completion_tokens", "prompt_tokens", "total_tokens", "completion_tokens_details",
+               "prompt_tokens_details")
+
+    def __init__(self, prompt_tokens: Optional[int], completion_tokens: Optional[int],
+                 total_tokens: Optional[int], completion_tokens_details: Optional[Details] = None,
+                 prompt_tokens_details: Optional[Details] = None) -> None:
+        self.prompt_tokens = prompt_tokens
+        self.completion_tokens = completion_tokens
+        self.total_tokens = total_tokens
+        self.completion_tokens_details = completion_tokens_details
+        self.prompt_tokens_details = prompt_tokens_details
+
+
+class ChatCompletion(ClientObject):
+    """A whole answer. ``conversation`` (an extension) is set by providers that have one (ChatGPT web)."""
+
+    __slots__ = ("id", "choices", "created", "model", "usage", "conversation")
+    _fields = ("id", "choices", "created", "model", "object", "system_fingerprint", "usage", "conversation")
+    _optional = frozenset({"conversation"})
+    object: ClassVar[str] = "chat.completion"
+    system_fingerprint: ClassVar[None] = None
+
+    def __init__(self, id: str, choices: List[Choice], created: int, model: str,  # noqa: A002
+                 usage: Optional[CompletionUsage] = None, conversation: Optional[Conversation] = None) -> None:
+        self.id = id
+        self.choices = choices
+        self.created = created
+        self.model = model
+        self.usage = usage
+        self.conversation = conversation
+
+    def to_dict(self, *, exclude_none: bool = False) -> dict[str, Any]:
+        out = super().to_dict(exclude_none=exclude_none)
+        if self.conversation is not None:
+            out["conversation"] = self.conversation.to_dict()
+        return out
+
+
+# ------------------------------------------------------------------------ streamed answers
+class ChoiceDeltaToolCallFunction(ClientObject):
+    __slots__ = ("name", "arguments")
+    _fields = ("arguments", "name")
+
+    def __init__(self, name: Optional[str], arguments: Optional[str]) -> None:
+        self.name = name
+        self.arguments = arguments
+
+
+class ChoiceDeltaToolCall(ClientObject):
+    """One tool call in a delta. We send each call complete in one delta, a valid OpenAI delta."""
+
+    __slots__ = ("index", "id", "type", "function")
+    _fields = ("index", "id", "function", "type")
+
+    def __init__(self, index: int, id: Optional[str], type: Optional[str],  # noqa: A002
+                 function: Optional[ChoiceDeltaToolCallFunction]) -> None:
+        self.index = index
+        self.id = id
+        self.type = type
+        self.function = function
+
+
+class ChoiceDelta(ClientObject):
+    __slots__ = ("content", "role", "tool_calls", "refusal", "reasoning_content")
+    _fields = ("content", "function_call", "refusal", "role", "tool_calls", "reasoning_content")
+    _optional = frozenset({"reasoning_content"})
+    function_call: ClassVar[None] = None
+
+    def __init__(self, content: Optional[str] = None, role: Optional[str] = None,
+                 tool_calls: Optional[List[ChoiceDeltaToolCall]] = None, refusal: Optional[str] = None,
+                 reasoning_content: Optional[str] = None) -> None:
+        self.content = content
+        self.role = role
+        self.tool_calls = tool_calls
+        self.refusal = refusal
+        self.reasoning_content = reasoning_content
+
+
+class ChunkChoice(ClientObject):
+    """A choice in a chunk (openai-python's ``chat_completion_chunk.Choice``)."""
+
+    __slots__ = ("index", "delta", "finish_reason")
+    _fields = ("delta", "finish_reason", "index", "logprobs")
+    logprobs: ClassVar[None] = None
+
+    def __init__(self, index: int, delta: ChoiceDelta, finish_reason: Optional[str] = None) -> None:
+        self.index = index
+        self.delta = delta
+        self.finish_reason = finish_reason
+
+
+class ChatCompletionChunk(ClientObject):
+    """One streamed event. A usage-only chunk has ``choices == []`` and ``usage`` set."""
+
+    __slots__ = ("id", "choices", "created", "model", "usage")
+    _fields = ("id", "choices", "created", "model", "object", "system_fingerprint", "usage")
+    object: ClassVar[str] = "chat.completion.chunk"
+    system_fingerprint: ClassVar[None] = None
+
+    def __init__(self, id: str, choices: List[ChunkChoice], created: int, model: str,  # noqa: A002
+                 usage: Optional[CompletionUsage] = None) -> None:
+        self.id = id
+        self.choices = choices
+        self.created = created
+        self.model = model
+        self.usage = usage
+
+
+# ------------------------------------------------------------------------ models and images
+class Model(ClientObject):
+    __slots__ = ("id", "created", "owned_by")
+    _fields = ("id", "created", "object", "owned_by")
+    object: ClassVar[str] = "model"
+
+    def __init__(self, id: str, created: int, owned_by: str) -> None:  # noqa: A002
+        self.id = id
+        self.created = created
+        self.owned_by = owned_by
+
+
+class SyncPage(ClientObject):
+    """A list page: iterate it directly, or read ``.data``."""
+
+    __slots__ = ("data",)
+    _fields = ("data", "object")
+    object: ClassVar[str] = "list"
+
+    def __init__(self, data: List[Model]) -> None:
+        self.data = data
+
+    def __iter__(self) -> Iterator[Model]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __getitem__(self, index: int) -> Model:
+        return self.data[index]
+
+    def has_next_page(self) -> bool:
+        return False
+
+
+class Image(ClientObject):
+    """One generated image: ``url`` or ``b64_json`` (by ``response_format``), and the revised prompt."""
+
+    __slots__ = ("url", "b64_json", "revised_prompt")
+    _fields = ("b64_json", "revised_prompt", "url")
+
+    def __init__(self, url: Optional[str] = None, b64_json: Optional[str] = None,
+                 revised_prompt: Optional[str] = None) -> None:
+        self.url = url
+        self.b64_json = b64_json
+        self.revised_prompt = revised_prompt
+
+
+class ImagesResponse(ClientObject):
+    __slots__ = ("created", "data")
+    _fields = ("created", "data")
+
+    def __init__(self, created: int, data: List[Image]) -> None:
+        self.created = created
+        self.data = data

@@ -1,0 +1,386 @@
+"""Transports: send a request, give back status, headers and a byte iterator; close; map library errors.
+
+This is the only module that imports requests / urllib3 / tls_client / curl_cffi. Every exception
+those libraries raise, around sending *and* around every read of a body, is translated here into
+:mod:`chatgpt_sync.errors` and chained, so callers never need to import a third-party library to
+catch our errors (DESIGN.md rule 3).
+
+Three transports:
+
+* ``RequestsTransport`` (default): streams with ``raw.read1`` (urllib3 >= 2.2), which hands over
+  bytes as they arrive for chunked and unchunked bodies alike (``iter_lines`` corrupts SSE framing at
+  chunk boundaries and ``iter_content`` holds unchunked bodies until EOF).
+* ``TlsClientTransport`` (extra ``tls``): browser TLS fingerprints; cannot stream, so the whole body
+  arrives as one chunk and goes through the same decoder.
+* ``CurlTransport`` (extra ``curl``): browser fingerprints *and* streaming.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import threading
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol
+
+import requests
+import urllib3
+from requests.adapters import HTTPAdapter
+
+from .errors import APIConnectionError, APITimeoutError, ChatGPTSyncError, InvalidRequestError
+from .types import Timeout
+
+if TYPE_CHECKING:
+    from requests.models import PreparedRequest
+
+__all__ = ["Response", "Transport", "RequestsTransport", "TlsClientTransport", "CurlTransport",
+           "make_transport", "TRANSPORTS"]
+
+log = logging.getLogger("chatgpt_sync")
+
+READ_SIZE = 65536
+DRAIN_LIMIT = 1 << 20  # bytes we are willing to read after [DONE] to give a connection back to the pool
+
+
+class Response(Protocol):
+    """What every transport returns. ``headers`` keys are lower-case."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    url: str
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        """The body as it arrives; raises APIConnectionError / APITimeoutError."""
+        ...
+
+    def read(self) -> bytes:
+        """The whole remaining body."""
+        ...
+
+    def drain(self) -> None:
+        """Read what is left (bounded) so the connection can be reused, then release it."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection (to the pool when the body was fully read). Idempotent."""
+        ...
+
+
+class Transport(Protocol):
+    """Sends one request. Implementations are safe to share between threads."""
+
+    def send(self, method: str, url: str, *, headers: Mapping[str, str], body: bytes | None,
+             timeout: Timeout) -> Response:
+        ...
+
+    def close(self) -> None:
+        ...
+
+
+# --------------------------------------------------------------------------------------- requests
+
+def _map_requests_error(exc: BaseException) -> ChatGPTSyncError:
+    """Translate a requests/urllib3 exception raised while sending or reading."""
+    if isinstance(exc, ChatGPTSyncError):
+        return exc
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError)):
+        return APITimeoutError(f"timed out connecting: {exc}")
+    if isinstance(exc, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)):
+        return APITimeoutError(f"timed out waiting for the server: {exc}")
+    if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                        requests.exceptions.InvalidSchema, urllib3.exceptions.LocationParseError)):
+        return InvalidRequestError(f"invalid URL: {exc}")
+    if isinstance(exc, requests.exceptions.SSLError):
+        return APIConnectionError(f"TLS error: {exc}")
+    return APIConnectionError(f"connection error: {exc}")
+
+
+class _RequestsResponse:
+    __slots__ = ("_response", "_raw", "status_code", "headers", "url", "_eof", "_closed", "_idle")
+
+    def __init__(self, response: requests.Response, idle: float | None) -> None:
+        self._response = response
+        self._raw: urllib3.HTTPResponse = response.raw
+        self.status_code = response.status_code
+        self.headers = {k.lower(): v for k, v in response.headers.items()}
+        self.url = response.url
+        self._eof = False
+        self._closed = False
+        self._idle = idle
+
+    def _set_idle_timeout(self) -> None:
+        # The read timeout given to requests covers waiting for the headers; once they are in, a
+        # stream may go quiet for at most `stream_idle` seconds. urllib3 keeps the socket on the
+        # response's connection; this is best effort (a transport without one keeps the read timeout).
+        conn = getattr(self._raw, "connection", None)
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.settimeout(self._idle)
+            except OSError:
+                pass
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        self._set_idle_timeout()
+        read1 = self._raw.read1
+        try:
+            while True:
+                chunk = read1(READ_SIZE, decode_content=True)
+                if not chunk:
+                    self._eof = True
+                    return
+                yield chunk
+        except ChatGPTSyncError:
+            raise
+        except Exception as exc:  # urllib3 / socket / ssl errors in the middle of a body
+            raise _map_requests_error(exc) from exc
+
+    def read(self) -> bytes:
+        return b"".join(self.iter_bytes())
+
+    def drain(self) -> None:
+        if not self._eof and not self._closed:
+            remaining = DRAIN_LIMIT
+            try:
+                for chunk in self.iter_bytes():
+                    remaining -= len(chunk)
+                    if remaining <= 0:
+                        break
+            except ChatGPTSyncError:
+                pass
+        self.close()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._eof:
+            # Fully read: give the connection back to the pool for reuse. (requests'
+            # Response.close() would close the socket, since it did not read the body itself.)
+            self._raw.release_conn()
+        else:
+            self._response.close()
+
+
+class _SharedContextAdapter(HTTPAdapter):
+    """An HTTPAdapter whose HTTPS connections share one SSLContext built once per transport.
+
+    requests hands urllib3 a CA bundle path per connection, so each new connection loads the CA
+    store again; one context per client keeps that cost out of the request path.
+    """
+
+    def __init__(self, ssl_context_factory: Any, **kwargs: Any) -> None:
+        self._ssl_context_factory = ssl_context_factory
+        super().__init__(**kwargs)
+
+    def build_connection_pool_key_attributes(
+            self, request: PreparedRequest, verify: Any, cert: Any = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
+        if host_params.get("scheme") == "https" and cert is None:
+            pool_kwargs = {"ssl_context": self._ssl_context_factory()}
+        return host_params, pool_kwargs
+
+    def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
+        if cert is not None:
+            super().cert_verify(conn, url, verify, cert)
+
+
+class RequestsTransport:
+    """The default transport: a pooled ``requests.Session`` streaming through ``raw.read1``."""
+
+    name = "requests"
+
+    def __init__(self, *, proxy: str | None = None, verify: bool | str = True, pool_size: int = 16) -> None:
+        self.proxy = proxy
+        self.verify = verify
+        self._ssl_context: ssl.SSLContext | None = None
+        self._ssl_lock = threading.Lock()
+        self.session = requests.Session()
+        adapter = _SharedContextAdapter(self._get_ssl_context, pool_connections=4, pool_maxsize=pool_size)
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
+        self._proxies = {"http": proxy, "https": proxy} if proxy else None
+
+    def _get_ssl_context(self) -> ssl.SSLContext:
+        if self._ssl_context is None:
+            with self._ssl_lock:
+                if self._ssl_context is None:
+                    if self.verify is False:
+                        context = ssl.create_default_context()
+                        context.check_hostname = False
+                        context.verify_mode = ssl.CERT_NONE
+                    else:
+                        from requests.utils import DEFAULT_CA_BUNDLE_PATH
+                        cafile = self.verify if isinstance(self.verify, str) else DEFAULT_CA_BUNDLE_PATH
+                        context = ssl.create_default_context(cafile=cafile)
+                    self._ssl_context = context
+        return self._ssl_context
+
+    def send(self, method: str, url: str, *, headers: Mapping[str, str], body: bytes | None,
+             timeout: Timeout) -> Response:
+        try:
+            response = self.session.request(
+                method, url, headers=dict(headers), data=body, stream=True,
+                timeout=(timeout.connect, timeout.read), proxies=self._proxies,
+                verify=self.verify, allow_redirects=False,
+            )
+        except Exception as exc:
+            raise _map_requests_error(exc) from exc
+        return _RequestsResponse(response, timeout.stream_idle)
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __repr__(self) -> str:
+        return f"RequestsTransport(proxy={'set' if self.proxy else None})"
+
+
+# ------------------------------------------------------------------------------------- buffered
+
+class BufferedResponse:
+    """A response whose body arrived whole (tls-client), fed to the decoder as one chunk."""
+
+    def __init__(self, status_code: int, headers: Mapping[str, str], body: bytes, url: str) -> None:
+        self.status_code = status_code
+        self.headers = {k.lower(): v for k, v in headers.items()}
+        self.url = url
+        self._body: bytes | None = body
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        body, self._body = self._body, None
+        if body:
+            yield body
+
+    def read(self) -> bytes:
+        return b"".join(self.iter_bytes())
+
+    def drain(self) -> None:
+        self._body = None
+
+    def close(self) -> None:
+        self._body = None
+
+
+class TlsClientTransport:
+    """Browser TLS fingerprints through ``tls_client`` (extra ``tls``). Buffered: no streaming."""
+
+    name = "tls_client"
+
+    def __init__(self, *, proxy: str | None = None, impersonate: str = "chrome_131",
+                 verify: bool | str = True) -> None:
+        try:
+            import tls_client
+        except ImportError as exc:  # optional extra
+            raise InvalidRequestError(
+                "transport='tls_client' needs the tls extra: pip install 'chatgpt-sync[tls]'") from exc
+        self.proxy = proxy
+        self.verify = verify
+        self._session = tls_client.Session(client_identifier=impersonate, random_tls_extension_order=True)
+        self._lock = threading.Lock()  # the Go-backed session is not documented as thread-safe
+
+    def send(self, method: str, url: str, *, headers: Mapping[str, str], body: bytes | None,
+             timeout: Timeout) -> Response:
+        seconds = max(t for t in (timeout.connect, timeout.read, timeout.stream_idle, 0) if t is not None) or None
+        try:
+            with self._lock:
+                response = self._session.execute_request(
+                    method, url, headers=dict(headers), data=body, timeout_seconds=seconds,
+                    proxy=self.proxy, insecure_skip_verify=self.verify is False, allow_redirects=False,
+                )
+        except Exception as exc:
+            text = str(exc)
+            if "timeout" in text.lower() or "deadline" in text.lower():
+                raise APITimeoutError(f"timed out: {text}") from exc
+            raise APIConnectionError(f"connection error: {text}") from exc
+        return BufferedResponse(int(response.status_code or 0), dict(response.headers or {}),
+                                bytes(response.content or b""), url)
+
+    def close(self) -> None:
+        close = getattr(self._session, "close", None)
+        if close is not None:
+            close()
+
+
+# ---------------------------------------------------------------------------------------- curl
+
+class _CurlResponse:
+    def __init__(self, response: Any) -> None:
+        self._response = response
+        self.status_code = int(response.status_code)
+        self.headers = {k.lower(): v for k, v in response.headers.items()}
+        self.url = str(response.url)
+        self._closed = False
+
+    def iter_bytes(self) -> Iterator[bytes]:
+        from curl_cffi.requests import exceptions as curl_errors
+        try:
+            for chunk in self._response.iter_content():
+                if chunk:
+                    yield bytes(chunk)
+        except curl_errors.Timeout as exc:
+            raise APITimeoutError(f"stream timed out: {exc}") from exc
+        except Exception as exc:
+            raise APIConnectionError(f"connection error during the stream: {exc}") from exc
+
+    def read(self) -> bytes:
+        return b"".join(self.iter_bytes())
+
+    def drain(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._response.close()
+
+
+class CurlTransport:
+    """Browser fingerprints with streaming, through ``curl_cffi`` (extra ``curl``)."""
+
+    name = "curl_cffi"
+
+    def __init__(self, *, proxy: str | None = None, impersonate: str = "chrome",
+                 verify: bool | str = True) -> None:
+        try:
+            from curl_cffi import requests as curl_requests
+        except ImportError as exc:  # optional extra
+            raise InvalidRequestError(
+                "transport='curl_cffi' needs the curl extra: pip install 'chatgpt-sync[curl]'") from exc
+        self.proxy = proxy
+        self.verify = verify
+        self._session = curl_requests.Session(impersonate=impersonate)  # type: ignore[arg-type]
+
+    def send(self, method: str, url: str, *, headers: Mapping[str, str], body: bytes | None,
+             timeout: Timeout) -> Response:
+        from curl_cffi.requests import exceptions as curl_errors
+        # curl's read part is a low-speed limit (no byte for N seconds), i.e. an idle timeout.
+        idle = timeout.stream_idle or timeout.read
+        curl_timeout = (timeout.connect or 0, idle or 0) if (timeout.connect or idle) else None
+        try:
+            response = self._session.request(
+                method, url, headers=dict(headers), data=body, stream=True, timeout=curl_timeout,
+                proxy=self.proxy, verify=self.verify, allow_redirects=False,
+            )
+        except curl_errors.Timeout as exc:
+            raise APITimeoutError(f"timed out: {exc}") from exc
+        except Exception as exc:
+            raise APIConnectionError(f"connection error: {exc}") from exc
+        return _CurlResponse(response)
+
+    def close(self) -> None:
+        self._session.close()
+
+
+TRANSPORTS = {"requests": RequestsTransport, "tls_client": TlsClientTransport, "curl_cffi": CurlTransport}
+
+
+def make_transport(name: str, *, proxy: str | None = None, verify: bool | str = True,
+                   impersonate: str | None = None) -> Transport:
+    """Build a transport by name: "requests", "tls_client" or "curl_cffi"."""
+    if name == "requests":
+        return RequestsTransport(proxy=proxy, verify=verify)
+    if name == "tls_client":
+        return TlsClientTransport(proxy=proxy, verify=verify, impersonate=impersonate or "chrome_131")
+    if name == "curl_cffi":
+        return CurlTransport(proxy=proxy, verify=verify, impersonate=impersonate or "chrome")
+    raise InvalidRequestError(f"unknown transport {name!r}; choose one of {', '.join(TRANSPORTS)}")

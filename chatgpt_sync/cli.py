@@ -1,0 +1,153 @@
+"""``chatgpt-sync``: the command line on top of the library.
+
+    chatgpt-sync chat "prompt" [--provider P] [--model M] [--base-url URL] [--api-key KEY] [--no-stream]
+    chatgpt-sync chat "prompt" --demo          # offline: the built-in emulator answers
+    chatgpt-sync models [--provider P] [--base-url URL]
+
+With no backend configured it says how to configure one. Exit codes: 0 ok, 1 API error, 2 usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from typing import Any, Iterator, Sequence
+
+from . import __version__
+from .errors import ChatGPTSyncError
+
+EPILOG = """\
+configure a backend with one of:
+  --demo                         the built-in offline emulator (no network, no account)
+  --base-url URL                 any OpenAI-compatible server, e.g. http://localhost:11434/v1 (Ollama)
+  OPENAI_API_KEY=sk-...          the OpenAI API (and OPENAI_BASE_URL for a compatible service)
+  --provider ChatGpt             the anonymous chatgpt.com web backend
+environment: CHATGPT_SYNC_PROVIDER, CHATGPT_SYNC_MODEL, CHATGPT_SYNC_BASE_URL, CHATGPT_SYNC_LOG=debug
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chatgpt-sync", description="Talk to chat backends, synchronously.",
+                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"chatgpt-sync {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def backend_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--provider", default=os.environ.get("CHATGPT_SYNC_PROVIDER"),
+                       help="provider name (OpenaiTemplate, OpenaiAPI, ChatGpt)")
+        p.add_argument("--base-url", default=os.environ.get("CHATGPT_SYNC_BASE_URL"),
+                       help="root of an OpenAI-compatible API, including /v1")
+        p.add_argument("--api-key", default=None, help="API key (default: the provider's env var)")
+        p.add_argument("--timeout", type=float, default=None, help="seconds (connect, read and stream idle)")
+        p.add_argument("--demo", action="store_true", help="answer from the built-in offline emulator")
+
+    chat = sub.add_parser("chat", help="send one prompt and stream the answer", epilog=EPILOG,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    chat.add_argument("prompt", help="the message to send ('-' reads standard input)")
+    chat.add_argument("--model", "-m", default=os.environ.get("CHATGPT_SYNC_MODEL"), help="model name")
+    chat.add_argument("--system", help="a system message to send first")
+    chat.add_argument("--no-stream", action="store_true", help="wait for the whole answer")
+    backend_options(chat)
+
+    models = sub.add_parser("models", help="list the models a backend offers")
+    backend_options(models)
+    return parser
+
+
+@contextlib.contextmanager
+def _backend(args: argparse.Namespace) -> Iterator[tuple[Any, dict[str, Any]]]:
+    """The provider instance to use, and the emulator behind it when --demo is given."""
+    from .providers import get_provider
+
+    settings: dict[str, Any] = {}
+    if args.timeout is not None:
+        settings["timeout"] = args.timeout
+    if args.api_key:
+        settings["api_key"] = args.api_key
+    if args.demo:
+        from .testing.openai_api import OpenAIEmulator
+        from .providers.openai_template import OpenaiTemplate
+        with OpenAIEmulator(reply=_DEMO_REPLY) as server, OpenaiTemplate(base_url=server.base_url,
+                                                                          **settings) as provider:
+            yield provider, {"model": "gpt-4o-mini"}
+        return
+    name = args.provider
+    if args.base_url:
+        settings["base_url"] = args.base_url
+        name = name or "OpenaiTemplate"
+    if not name:
+        name = "OpenaiAPI" if (args.api_key or os.environ.get("OPENAI_API_KEY")) else None
+    if not name:
+        raise _Usage("no backend configured.\n\n" + EPILOG)
+    with get_provider(name)(**settings) as provider:
+        yield provider, {}
+
+
+_DEMO_REPLY = ("This answer streams from chatgpt_sync's built-in emulator, over a real HTTP connection on "
+               "127.0.0.1, through the same code path a real backend uses. Point --base-url at a server, "
+               "set OPENAI_API_KEY, or use --provider ChatGpt to talk to a real model.")
+
+
+class _Usage(Exception):
+    pass
+
+
+def _chat(args: argparse.Namespace) -> int:
+    prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    messages: list[dict[str, Any]] = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": prompt})
+    with _backend(args) as (provider, defaults):
+        model = args.model or defaults.get("model") or provider.default_model
+        if not model:
+            raise _Usage("this backend has no default model: pass --model NAME (see 'chatgpt-sync models')")
+        wrote_newline = True
+        with provider.create_completion(model, messages, stream=not args.no_stream) as stream:
+            for piece in stream:
+                if isinstance(piece, str):
+                    sys.stdout.write(piece)
+                    sys.stdout.flush()
+                    wrote_newline = piece.endswith("\n")
+        if not wrote_newline:
+            sys.stdout.write("\n")
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    with _backend(args) as (provider, _):
+        if not hasattr(provider, "get_models"):
+            print("\n".join(provider.models))
+            return 0
+        for model in provider.get_models():
+            print(model)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        if args.command == "chat":
+            return _chat(args)
+        return _models(args)
+    except _Usage as exc:
+        print(f"chatgpt-sync: {exc}", file=sys.stderr)
+        return 2
+    except ChatGPTSyncError as exc:
+        if exc.partial_text:
+            sys.stdout.write("\n")
+        print(f"chatgpt-sync: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nchatgpt-sync: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

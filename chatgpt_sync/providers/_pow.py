@@ -1,0 +1,273 @@
+"""Sentinel proof of work: the fingerprint config, the requirements token and the answer token.
+
+The answer token is ``"gAAAAAB" + base64(json(config with [3] = i, [9] = i >> 1))`` for the first
+``i`` whose SHA3-512(seed + payload) hex prefix is below the server's difficulty (protocols.md §2).
+The search is the hot path, so it never re-serializes the whole config: the JSON and its base64
+are precomputed around the two counters and only a few bytes are re-encoded per attempt.
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+import json
+import multiprocessing
+import queue
+import random
+import time
+import uuid
+from typing import Any, Iterator, Sequence
+
+from ..errors import InvalidRequestError, ProofOfWorkError
+
+__all__ = [
+    "DEFAULT_DATA_BUILD",
+    "get_config",
+    "get_requirements_token",
+    "get_answer_token",
+]
+
+DEFAULT_DATA_BUILD = "prod-db8e51e8414e068257091cf5003a62d3d4ee6ed0"
+ANSWER_PREFIX = "gAAAAAB"
+REQUIREMENTS_PREFIX = "gAAAAAC"
+REQUIREMENTS_DIFFICULTY = "0fffff"
+
+# Attempts solved in-process before fanning out (~50 ms): easy difficulties never pay for processes.
+INLINE_ATTEMPTS = 16_384
+# Attempts a worker makes between looks at the stop flag (~15 ms): bounds the stop latency.
+WORKER_CHUNK = 4_096
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Values agree with the rest of the config (language en-US, hardwareConcurrency 8).
+_NAVIGATOR_KEYS = (
+    "webdriver\u2212false", "hardwareConcurrency\u22128", "cookieEnabled\u2212true",
+    "onLine\u2212true", "pdfViewerEnabled\u2212true", "maxTouchPoints\u22120",
+    "language\u2212en-US", "vendor\u2212Google Inc.", "product\u2212Gecko",
+    "productSub\u221220030107", "appCodeName\u2212Mozilla", "appName\u2212Netscape",
+    "deviceMemory\u22128", "vendorSub\u2212", "doNotTrack",
+)
+_WINDOW_KEYS = (
+    "onclick", "ondragend", "onpointerdown", "onbeforeinput", "onselectionchange",
+    "__reactRouterContext", "__NEXT_DATA__", "webkitRequestFileSystem", "chrome",
+    "requestIdleCallback", "onanimationend", "caches",
+)
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_b64 = binascii.b2a_base64
+
+
+def get_config(user_agent: str) -> list[Any]:
+    """Return a fresh 18-element browser fingerprint config for ``user_agent`` (§2.1)."""
+    now = time.time()
+    utc = time.gmtime(now)
+    # UTC clock labelled as UTC, so the date text and its offset agree (g4f's do not).
+    date = "%s %s %02d %d %02d:%02d:%02d GMT+0000 (Coordinated Universal Time)" % (
+        _DAYS[utc.tm_wday], _MONTHS[utc.tm_mon - 1], utc.tm_mday, utc.tm_year,
+        utc.tm_hour, utc.tm_min, utc.tm_sec)
+    return [
+        random.choice((16, 24, 32)) + random.choice((3000, 4000, 6000)),
+        date,
+        None,
+        random.random(),
+        user_agent,
+        None,
+        DEFAULT_DATA_BUILD,
+        "en-US",
+        "en-US,en",
+        0,
+        random.choice(_NAVIGATOR_KEYS),
+        "location",
+        random.choice(_WINDOW_KEYS),
+        # performance.now(): milliseconds since page load, at Chrome's 0.1 ms resolution.
+        round(random.uniform(800.0, 12_000.0), 1),
+        str(uuid.uuid4()),
+        "",
+        8,
+        int(now),
+    ]
+
+
+def _target(difficulty: str) -> bytes:
+    """Digest bytes that a solution's digest must sort strictly below."""
+    if not isinstance(difficulty, str) or not difficulty:
+        raise InvalidRequestError(f"proof-of-work difficulty must be a non-empty hex string, got {difficulty!r}")
+    # Checked by hand: bytes.fromhex would also accept spaces inside the string.
+    if not set(difficulty) <= _HEX_DIGITS:
+        raise InvalidRequestError(f"proof-of-work difficulty must be hex, got {difficulty!r}")
+    # An odd length gets a trailing "0": hex[:L] < D  <=>  digest[:ceil(L/2)] < fromhex(D + "0").
+    target = bytes.fromhex(difficulty + "0" * (len(difficulty) % 2))
+    if len(target) > 64:
+        raise InvalidRequestError("proof-of-work difficulty is longer than a SHA3-512 digest")
+    return target
+
+
+def _split(data: bytes, skip: int) -> tuple[bytes, bytes, bytes]:
+    """Split ``data`` into (first ``skip`` bytes, a whole number of 3-byte groups, the rest)."""
+    body_end = skip + (len(data) - skip) // 3 * 3
+    return data[:skip], data[skip:body_end], data[body_end:]
+
+
+class _Plan:
+    """Precomputed pieces of ``seed + base64(json)`` around the two counters.
+
+    The JSON is ``A + str(i) + B + str(i >> 1) + C``. Base64 maps 3 bytes to 4 characters, so
+    every 3-byte-aligned run of A, B or C is encoded once; only the few bytes around each counter
+    are encoded per attempt. The alignment of B and C depends on the counters' digit counts,
+    which are constant over long runs of i (see ``_runs``).
+    """
+
+    def __init__(self, seed: str, difficulty: str, config: Sequence[Any]) -> None:
+        if not isinstance(seed, str):
+            raise InvalidRequestError(f"proof-of-work seed must be a string, got {type(seed).__name__}")
+        if not isinstance(config, (list, tuple)) or len(config) < 10:
+            raise InvalidRequestError("proof-of-work config must be a list of at least 10 elements")
+        self.target = _target(difficulty)
+        try:
+            parts = [_JSON.encode(item).encode("utf-8") for item in config]
+        except (TypeError, ValueError) as exc:
+            raise InvalidRequestError(f"proof-of-work config is not JSON-serializable: {exc}") from None
+        # Joining item encodings with "," equals the compact dump of the whole list.
+        self.a = b"[" + b"".join(p + b"," for p in parts[:3])
+        self.b = b"," + b",".join(parts[4:9]) + b","
+        self.c = b"".join(b"," + p for p in parts[10:]) + b"]"
+        _, prefix, self.a_rem = _split(self.a, 0)
+        self.prefix64 = _b64(prefix, newline=False)
+        self.base = hashlib.sha3_512(seed.encode("utf-8") + self.prefix64)
+
+    def layout(self, len_i: int, len_j: int) -> tuple[bytes, bytes, bytes, bytes]:
+        """Return (format for i, fixed base64 of B, format for i >> 1, fixed base64 of C)."""
+        k1 = -(len(self.a_rem) + len_i) % 3
+        b_head, b_body, b_rem = _split(self.b, k1)
+        k2 = min(-(len(b_rem) + len_j) % 3, len(self.c))
+        c_head, c_body, c_rem = _split(self.c, k2)
+        fmt1 = self.a_rem.replace(b"%", b"%%") + b"%d" + b_head.replace(b"%", b"%%")
+        fmt2 = b_rem.replace(b"%", b"%%") + b"%d" + c_head.replace(b"%", b"%%")
+        # The tail is the end of the payload, so it may carry "=" padding.
+        return fmt1, _b64(b_body, newline=False), fmt2, _b64(c_body + c_rem, newline=False)
+
+    def search(self, lo: int, hi: int) -> int | None:
+        """Return the first i in [lo, hi) that solves the challenge, or ``None``."""
+        target, copy, b64 = self.target, self.base.copy, _b64
+        for run_lo, run_hi in _runs(lo, hi):
+            fmt1, mid, fmt2, tail = self.layout(len(str(run_lo)), len(str(run_lo >> 1)))
+            for i in range(run_lo, run_hi):
+                h = copy()
+                h.update(b64(fmt1 % i, newline=False) + mid + b64(fmt2 % (i >> 1), newline=False) + tail)
+                # A 64-byte digest that equals the shorter target on its prefix sorts after it,
+                # so this is exactly the strict test digest[:len(target)] < target.
+                if h.digest() < target:
+                    return i
+        return None
+
+    def payload(self, i: int) -> str:
+        """Return the base64 payload for counter ``i`` (what ``search`` hashed)."""
+        fmt1, mid, fmt2, tail = self.layout(len(str(i)), len(str(i >> 1)))
+        raw = self.prefix64 + _b64(fmt1 % i, newline=False) + mid + _b64(fmt2 % (i >> 1), newline=False) + tail
+        return raw.decode("ascii")
+
+
+def _runs(lo: int, hi: int) -> Iterator[tuple[int, int]]:
+    """Split [lo, hi) where the digit count of i or of i >> 1 changes (at 10**k and 2 * 10**k)."""
+    while lo < hi:
+        end = hi
+        for edge in (10 ** len(str(lo)), 2 * 10 ** len(str(lo >> 1))):
+            if lo < edge < end:
+                end = edge
+        yield lo, end
+        lo = end
+
+
+def _worker(seed: str, difficulty: str, config: list[Any], index: int, workers: int,
+            start: int, stop: int, stop_flag: Any, results: Any) -> None:
+    """Search chunks ``index, index + workers, ...`` of [start, stop); report one result."""
+    plan = _Plan(seed, difficulty, config)
+    lo = start + index * WORKER_CHUNK
+    found: int | None = None
+    # Interleaved chunks keep every worker near the low end, like a sequential search would.
+    while lo < stop and not stop_flag.is_set():
+        found = plan.search(lo, min(lo + WORKER_CHUNK, stop))
+        if found is not None:
+            stop_flag.set()
+            break
+        lo += workers * WORKER_CHUNK
+    results.put(found)
+
+
+def _context() -> Any:
+    """The multiprocessing context for workers.
+
+    "forkserver" where available: it forks from a clean single-threaded server, so it is safe
+    in a threaded application (plain "fork" can deadlock on locks held by other threads) and
+    cheaper per start than "spawn". Elsewhere (Windows) "spawn", the only choice.
+    """
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+def _fan_out(plan_args: tuple[str, str, list[Any]], start: int, stop: int, workers: int) -> int | None:
+    """Search [start, stop) with ``workers`` processes; all are stopped and joined on return."""
+    ctx = _context()
+    stop_flag = ctx.Event()
+    results = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(*plan_args, n, workers, start, stop, stop_flag, results),
+                         daemon=True, name=f"chatgpt_sync-pow-{n}") for n in range(workers)]
+    try:
+        for proc in procs:
+            proc.start()
+        reported = 0
+        while reported < workers:
+            try:
+                found = results.get(timeout=0.05)
+            except queue.Empty:
+                if all(not p.is_alive() for p in procs) and results.empty():
+                    break  # a worker died without reporting; its range counts as searched
+                continue
+            reported += 1
+            if found is not None:
+                return int(found)
+        return None
+    finally:
+        stop_flag.set()
+        for proc in procs:
+            proc.join(timeout=2.0)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join()
+        results.close()
+        results.join_thread()
+
+
+def _solve(seed: str, difficulty: str, config: Sequence[Any], max_attempts: int, workers: int) -> str:
+    """Return the solved base64 payload, or raise ``ProofOfWorkError``."""
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 1:
+        raise InvalidRequestError(f"max_attempts must be a positive integer, got {max_attempts!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InvalidRequestError(f"workers must be a positive integer, got {workers!r}")
+    plan = _Plan(seed, difficulty, config)
+    inline = max_attempts if workers == 1 else min(max_attempts, INLINE_ATTEMPTS)
+    found = plan.search(0, inline)
+    if found is None and inline < max_attempts:
+        # A plain list copy: workers get their own config, the caller's is never touched.
+        found = _fan_out((seed, difficulty, list(config)), inline, max_attempts, workers)
+    if found is None:
+        raise ProofOfWorkError(
+            f"proof of work not solved: difficulty {difficulty!r}, {max_attempts} attempts")
+    return plan.payload(found)
+
+
+def get_answer_token(seed: str, difficulty: str, config: list[Any], *,
+                     max_attempts: int = 500_000, workers: int = 1) -> str:
+    """Solve the server's challenge; return ``"gAAAAAB" + payload`` (§2.3).
+
+    ``workers > 1`` fans out to that many processes when a short in-process search fails.
+    Raises ``ProofOfWorkError`` after ``max_attempts`` (never a give-up token) and
+    ``InvalidRequestError`` (a ``ValueError``) for a non-hex difficulty or a bad config.
+    """
+    return ANSWER_PREFIX + _solve(seed, difficulty, config, max_attempts, workers)
+
+
+def get_requirements_token(config: list[Any]) -> str:
+    """Return ``"gAAAAAC" + payload`` solved against a random local seed (§2.2)."""
+    # The seed is never sent, so the server cannot check this hash; it is solved for fidelity.
+    return REQUIREMENTS_PREFIX + _solve(str(random.random()), REQUIREMENTS_DIFFICULTY, config, 500_000, 1)

@@ -1,0 +1,293 @@
+"""Any OpenAI-compatible Chat Completions API: OpenAI, OpenRouter, Groq, DeepSeek, vLLM, llama.cpp, Ollama.
+
+``OpenaiTemplate`` works with any ``base_url`` (``api_base`` is accepted too) and without a key for
+local servers; presets such as :class:`OpenaiAPI` fix the base URL and require a key.
+Endpoints: ``GET {base}/models``, ``POST {base}/chat/completions`` (JSON or SSE) and
+``POST {base}/images/generations`` for image models.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar, Generator, Mapping
+
+from .._messages import last_user_text
+from .._media import media_parts
+from .._sse import iter_sse
+from .._streaming import attach_progress
+from ..errors import BadRequestError, ChatGPTSyncError, InvalidRequestError, MissingAuthError, ResponseError
+from ..types import Chunk, FinishReason, ImageResponse, Usage
+from ._openai_chunks import ChoiceAccumulator, error_message, message_chunks
+from .base import CallSettings, Provider, class_or_instance
+
+__all__ = ["OpenaiTemplate", "OpenaiAPI"]
+
+CHAT_PARAMS = frozenset({
+    "temperature", "max_tokens", "max_completion_tokens", "top_p", "stop", "n", "seed", "tools",
+    "tool_choice", "parallel_tool_calls", "response_format", "logprobs", "top_logprobs",
+    "presence_penalty", "frequency_penalty", "logit_bias", "user", "reasoning_effort", "modalities",
+    "audio", "stream_options", "include_reasoning", "prompt_cache_key", "metadata", "store",
+    "service_tier", "prediction", "web_search_options", "search_settings",
+})
+IMAGE_PARAMS = frozenset({"size", "quality", "style", "width", "height", "aspect_ratio"})
+IMAGE_MODEL_PREFIXES = ("dall-e", "gpt-image")
+SEED_PARAMS = frozenset({"media", "prompt", "extra_parameters", "extra_data", "extra_body",
+                         "api_base", "api_endpoint"})
+
+
+class OpenaiTemplate(Provider):
+    """A configurable client for any OpenAI-compatible API."""
+
+    label = "OpenAI-compatible API"
+    url = ""
+    working = True
+    needs_auth = False
+    supports_message_history = True
+    supports_system_message = True
+    default_model = ""
+    models: ClassVar[list[str]] = []
+    fallback_models: ClassVar[list[str]] = []
+    image_models: ClassVar[list[str]] = []
+    sort_models: ClassVar[bool] = True
+    models_needs_auth: ClassVar[bool] = False
+    api_endpoint: ClassVar[str | None] = None
+    #: Ask for usage in streams; servers that reject ``stream_options`` are retried without it.
+    stream_usage: ClassVar[bool] = True
+    extra_settings = frozenset({"api_base", "api_endpoint", "image_models"})
+    call_params = CHAT_PARAMS | IMAGE_PARAMS | SEED_PARAMS
+
+    def __init__(self, **settings: Any) -> None:
+        if "api_base" in settings and "base_url" not in settings:
+            settings["base_url"] = settings.pop("api_base")
+        super().__init__(**settings)
+        self._listed_image_models: list[str] = []
+
+    # ------------------------------------------------------------------ helpers
+    @classmethod
+    def get_headers(cls, stream: bool, api_key: str | None = None,
+                    headers: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Request headers: Accept by mode, JSON content type, Bearer key, then the caller's headers."""
+        result = {
+            "Accept": "text/event-stream" if stream else "application/json",
+            "Content-Type": "application/json",
+        }
+        if api_key:
+            result["Authorization"] = f"Bearer {api_key}"
+        if headers:
+            result.update(headers)
+        return result
+
+    def _api_base(self, call: CallSettings) -> str:
+        if not call.base_url:
+            raise InvalidRequestError(
+                f"{type(self).__name__} needs base_url= (or api_base=), e.g. 'http://localhost:11434/v1' "
+                "for Ollama or 'https://api.openai.com/v1'")
+        return call.base_url
+
+    def _key(self, call: CallSettings, *, required: bool) -> str | None:
+        key = self.resolve_api_key(call)
+        if required and not key:
+            env = f" or set the {self.api_key_env} environment variable" if self.api_key_env else ""
+            raise MissingAuthError(f"{type(self).__name__} needs an API key: pass api_key=...{env}")
+        return key
+
+    # ------------------------------------------------------------------ models
+    @class_or_instance
+    def get_models(self, api_key: str | None = None, api_base: str | None = None, **kwargs: Any) -> list[str]:
+        """Model ids from ``GET {base}/models``; the fallback models if the server has no listing."""
+        if api_base is not None:
+            kwargs["base_url"] = api_base
+        if api_key is not None:
+            kwargs["api_key"] = api_key
+        self._check_names(kwargs, self.setting_names(), "keyword argument")
+        call = self.settings_for_call(kwargs)
+        base = self._api_base(call)
+        key = self._key(call, required=self.needs_auth or self.models_needs_auth)
+        headers = {"Accept": "application/json", **call.headers}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        try:
+            data = self.core(call).request_json("GET", f"{base}/models", headers=headers, timeout=call.timeout,
+                                                max_retries=call.max_retries, where=f"{base}/models")
+        except MissingAuthError:
+            raise
+        except ChatGPTSyncError:
+            if self.fallback_models:
+                return list(self.fallback_models)
+            raise
+        finally:
+            if self._ephemeral:
+                self.close()
+        entries = data.get("data", data.get("models", [])) if isinstance(data, dict) else data
+        ids: list[str] = []
+        images: list[str] = []
+        for entry in entries if isinstance(entries, list) else []:
+            model_id = entry.get("id", entry.get("name")) if isinstance(entry, dict) else entry
+            if not isinstance(model_id, str):
+                continue
+            ids.append(model_id)
+            if isinstance(entry, dict) and (entry.get("image") or entry.get("type") == "image"
+                                            or entry.get("supports_images")):
+                images.append(model_id)
+        if self.sort_models:
+            ids.sort()
+        self._listed_image_models = images
+        return ids
+
+    def is_image_model(self, model: str) -> bool:
+        """Whether ``model`` goes to /images/generations: listed as such by the class, the instance's
+        ``image_models=`` setting or the server's /models, or named like OpenAI's image models."""
+        configured = self._settings.get("image_models") or ()
+        return (model in self.image_models or model in configured or model in self._listed_image_models
+                or model.startswith(IMAGE_MODEL_PREFIXES))
+
+    # ------------------------------------------------------------------ the call
+    def _start(self, model: str, messages: list[dict[str, Any]], stream: bool, call: CallSettings,
+               params: dict[str, Any]) -> Generator[Chunk, None, None]:
+        if "api_base" in params:
+            call = self._resolve({"base_url": params.pop("api_base")}, call)
+        if "impersonate" in params:
+            call = self._resolve({"transport": "tls_client", "impersonate": params.pop("impersonate")}, call)
+        base = self._api_base(call)
+        if not model:
+            raise InvalidRequestError(f"{type(self).__name__} needs a model name (no default_model is set)")
+        key = self._key(call, required=self.needs_auth)
+        extra_names = params.pop("extra_parameters", None) or []
+        extra_data = {**(params.pop("extra_data", None) or {}), **(params.pop("extra_body", None) or {})}
+        media = params.pop("media", None)
+        prompt = params.pop("prompt", None)
+        endpoint = params.pop("api_endpoint", None) or self._settings.get("api_endpoint") or self.api_endpoint
+        headers = self.get_headers(stream, key, call.headers)
+
+        if self.is_image_model(model):
+            body = {"prompt": prompt or last_user_text(messages), "model": model, **_image_options(params),
+                    **extra_data}
+            if not body["prompt"]:
+                raise InvalidRequestError("an image model needs a prompt: pass prompt= or a user message")
+            headers["Accept"] = "application/json"
+            return self._run_image(f"{base}/images/generations", headers, body, call)
+
+        if prompt is not None:
+            raise InvalidRequestError(f"prompt= is for image models; {model!r} is a chat model (use messages)")
+        unknown_extras = [n for n in extra_names if n not in params]
+        if unknown_extras:
+            raise InvalidRequestError(f"extra_parameters names {unknown_extras} but no such keyword was passed")
+        if media is not None:
+            messages = _merge_media(messages, media_parts(media))
+        body = {"model": model, "messages": messages, "stream": stream}
+        for name, value in params.items():
+            if value is not None and name not in IMAGE_PARAMS:
+                body[name] = value
+        auto_usage = stream and self.stream_usage and "stream_options" not in body
+        if auto_usage:
+            body["stream_options"] = {"include_usage": True}
+        body.update(extra_data)
+        url = endpoint or f"{base}/chat/completions"
+        if stream:
+            return self._run_stream(url, headers, body, call, auto_usage)
+        return self._run_json(url, headers, body, call)
+
+    def _run_json(self, url: str, headers: dict[str, str], body: dict[str, Any],
+                  call: CallSettings) -> Generator[Chunk, None, None]:
+        data = self.core(call).request_json("POST", url, headers=headers, body=_encode(body),
+                                            timeout=call.timeout, max_retries=call.max_retries, where=url)
+        if not isinstance(data, dict):
+            raise ResponseError(f"{url} returned JSON that is not an object", body=data)
+        if data.get("error"):
+            raise ResponseError(f"the server reported an error: {error_message(data['error'])}", body=data)
+        yield from message_chunks(data)
+
+    def _run_stream(self, url: str, headers: dict[str, str], body: dict[str, Any], call: CallSettings,
+                    auto_usage: bool) -> Generator[Chunk, None, None]:
+        core = self.core(call)
+        try:
+            response = core.open("POST", url, headers=headers, body=_encode(body), timeout=call.timeout,
+                                 max_retries=call.max_retries, expect="sse", where=url)
+        except BadRequestError:
+            if not auto_usage:
+                raise
+            # Some compatible servers reject stream_options; usage is a nicety, the answer is not.
+            body.pop("stream_options", None)
+            response = core.open("POST", url, headers=headers, body=_encode(body), timeout=call.timeout,
+                                 max_retries=call.max_retries, expect="sse", where=url)
+        acc = ChoiceAccumulator()
+        loads = json.loads
+        try:
+            for event in iter_sse(response.iter_bytes()):
+                data = event.data
+                if data == "[DONE]":
+                    response.drain()  # read to the end so the connection goes back to the pool
+                    break
+                if not data or data[0] != "{":
+                    continue  # keep-alive, empty or malformed line: nothing to show
+                try:
+                    chunk = loads(data)
+                except ValueError:
+                    continue
+                yield from acc.feed(chunk)
+            yield from acc.finish()
+        except ChatGPTSyncError as exc:
+            attach_progress(exc, acc.text(), None)
+            raise
+        finally:
+            response.close()
+
+    def _run_image(self, url: str, headers: dict[str, str], body: dict[str, Any],
+                   call: CallSettings) -> Generator[Chunk, None, None]:
+        data = self.core(call).request_json("POST", url, headers=headers, body=_encode(body),
+                                            timeout=call.timeout, max_retries=call.max_retries, where=url)
+        if not isinstance(data, dict) or data.get("error"):
+            raise ResponseError(f"image generation failed: {error_message(data)}", body=data)
+        urls = []
+        for item in data.get("data") or []:
+            if item.get("url"):
+                urls.append(item["url"])
+            elif item.get("b64_json"):
+                urls.append(f"data:image/png;base64,{item['b64_json']}")
+        if not urls:
+            raise ResponseError("image generation returned no images", body=data)
+        yield ImageResponse(urls, alt=body["prompt"], raw=data)
+        yield FinishReason("stop")
+        if isinstance(data.get("usage"), dict):
+            yield Usage.from_dict(data["usage"])
+
+
+class OpenaiAPI(OpenaiTemplate):
+    """api.openai.com, with the key from ``api_key=`` or ``OPENAI_API_KEY``."""
+
+    label = "OpenAI API"
+    url = "https://platform.openai.com"
+    default_base_url = "https://api.openai.com/v1"
+    base_url_env = "OPENAI_BASE_URL"
+    api_key_env = "OPENAI_API_KEY"
+    needs_auth = True
+    models_needs_auth = True
+    default_model = "gpt-4o-mini"
+    image_models = ["dall-e-3", "dall-e-2", "gpt-image-1"]
+    fallback_models = ["gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "o4-mini"]
+
+
+def _encode(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _image_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    options = {k: params[k] for k in ("n", "size", "quality", "style", "response_format", "user")
+               if params.get(k) is not None}
+    if "size" not in options and params.get("width") and params.get("height"):
+        options["size"] = f"{params['width']}x{params['height']}"
+    return options
+
+
+def _merge_media(messages: list[dict[str, Any]], parts: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Attach image parts to the last user message (string or list content alike)."""
+    if not parts:
+        return messages
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i]["role"] == "user":
+            content = messages[i].get("content")
+            existing = content if isinstance(content, list) else (
+                [{"type": "text", "text": content}] if content else [])
+            merged = dict(messages[i], content=[*parts, *existing])
+            return [*messages[:i], merged, *messages[i + 1:]]
+    raise InvalidRequestError("media= needs a user message to attach the images to")

@@ -1,0 +1,195 @@
+"""Public data types: what goes in (messages, timeouts) and what comes out between text pieces.
+
+Outputs are frozen dataclasses. Each has a ``raw`` field with the provider's original JSON (excluded
+from equality and repr) so nothing the server said is out of reach.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Literal, Mapping, Optional, Union
+
+from typing_extensions import NotRequired, TypedDict
+
+__all__ = [
+    "Timeout", "TimeoutLike",
+    "Message", "Messages", "ContentPart",
+    "FinishReason", "Usage", "Conversation", "TitleGeneration", "ToolCalls", "Reasoning",
+    "ImageResponse", "Sources", "Refusal", "ChoiceText", "ResponseObject", "Chunk",
+]
+
+
+# ----------------------------------------------------------------------------------------- inputs
+
+class ImageURL(TypedDict):
+    url: str
+    detail: NotRequired[str]
+
+
+class ContentPart(TypedDict, total=False):
+    """An OpenAI-style content part: ``{"type": "text", "text": ...}`` or ``{"type": "image_url", ...}``."""
+
+    type: str
+    text: str
+    image_url: ImageURL
+
+
+class Message(TypedDict):
+    """One chat message. ``content`` is a string or a list of content parts."""
+
+    role: str
+    content: Union[str, List[ContentPart], None]
+    name: NotRequired[str]
+    tool_calls: NotRequired[List[Dict[str, Any]]]
+    tool_call_id: NotRequired[str]
+
+
+Messages = List[Message]
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Timeouts in seconds. ``connect``: opening the connection; ``read``: waiting for the response
+    headers (and each read of a non-streamed body); ``stream_idle``: the longest a stream may go
+    without receiving a byte before :class:`~chatgpt_sync.errors.APITimeoutError` is raised.
+
+    ``None`` for a part means no limit for that part, and must be asked for explicitly.
+    """
+
+    connect: Optional[float] = 10.0
+    read: Optional[float] = 60.0
+    stream_idle: Optional[float] = 60.0
+
+    @classmethod
+    def coerce(cls, value: TimeoutLike) -> Timeout:
+        """A Timeout from a number (all parts alike), a Timeout, or None (no limits)."""
+        if isinstance(value, Timeout):
+            return value
+        if value is None:
+            return cls(None, None, None)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+            raise ValueError(f"timeout must be a positive number or chatgpt_sync.Timeout, not {value!r}")
+        seconds = float(value)
+        return cls(seconds, seconds, seconds)
+
+
+TimeoutLike = Union[Timeout, float, int, None]
+
+
+# ---------------------------------------------------------------------------------------- outputs
+
+@dataclass(frozen=True)
+class FinishReason:
+    """Why the turn ended: "stop", "length", "tool_calls", "content_filter", or None when the stream
+    ended without the backend saying the turn finished. ``index`` is the choice (for ``n > 1``)."""
+
+    reason: Optional[str]
+    index: int = 0
+    raw: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts, as the backend reported them."""
+
+    prompt_tokens: Optional[int] = None
+    completion_tokens: Optional[int] = None
+    total_tokens: Optional[int] = None
+    raw: Any = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Usage:
+        prompt = data.get("prompt_tokens", data.get("input_tokens"))
+        completion = data.get("completion_tokens", data.get("output_tokens"))
+        total = data.get("total_tokens")
+        if total is None and isinstance(prompt, int) and isinstance(completion, int):
+            total = prompt + completion
+        return cls(prompt, completion, total, raw=dict(data))
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """Where a web conversation stands. Pass it back as ``conversation=`` to continue it."""
+
+    conversation_id: Optional[str] = None
+    message_id: Optional[str] = None
+    raw: Any = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> Dict[str, Optional[str]]:
+        return {"conversation_id": self.conversation_id, "message_id": self.message_id}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Conversation:
+        return cls(data.get("conversation_id"), data.get("message_id"))
+
+
+@dataclass(frozen=True)
+class TitleGeneration:
+    """A title the backend generated for the conversation."""
+
+    title: str
+    raw: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ToolCalls:
+    """Complete tool calls: OpenAI-shaped dicts ``{"id", "type", "function": {"name", "arguments"}}``."""
+
+    tool_calls: List[Dict[str, Any]]
+    index: int = 0
+    raw: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Reasoning:
+    """A piece of the model's reasoning (``reasoning_content`` or a thinking summary)."""
+
+    text: str
+    index: int = 0
+    raw: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A piece of a refusal message (the model declined to answer)."""
+
+    text: str
+    index: int = 0
+    raw: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ImageResponse:
+    """Generated (or returned) images: URLs (http(s) or data URLs) and their alt text / prompt."""
+
+    urls: List[str]
+    alt: Optional[str] = None
+    raw: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class Sources:
+    """Sources the answer cites: ``[{"url": ..., "title": ...}, ...]``."""
+
+    sources: List[Dict[str, Any]]
+    raw: Any = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class ChoiceText:
+    """Text of a choice other than the first, when ``n > 1`` was asked for.
+
+    The first choice's text is yielded as plain ``str``; the others come as ChoiceText so that joining
+    the ``str`` pieces still gives exactly one answer.
+    """
+
+    text: str
+    index: int
+    raw: Any = field(default=None, compare=False, repr=False)
+
+
+ResponseObject = Union[FinishReason, Usage, Conversation, TitleGeneration, ToolCalls, Reasoning,
+                       Refusal, ImageResponse, Sources, ChoiceText]
+Chunk = Union[str, ResponseObject]
+
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
