@@ -32,15 +32,17 @@ def expected_text(tokens: int) -> str:
 
 
 # ------------------------------------------------------------------------------- stream consumers
-def requests_stream(session: Any, base: str) -> str:
+def requests_stream(session: Any, base: str, verify: str | None = None) -> str:
     """Plain requests: post(stream=True), iter_lines(), json.loads each data line, collect content.
 
     Reads to the end of the body (past ``[DONE]``) so requests hands the connection back to the pool.
+    ``verify`` goes per call: a REQUESTS_CA_BUNDLE in the environment overrides ``session.verify``.
     """
     parts: list[str] = []
     loads = json.loads
+    extra = {"verify": verify} if verify else {}
     with session.post(f"{base}/chat/completions", json={"model": MODEL, "messages": MESSAGES, "stream": True},
-                      headers={"Authorization": f"Bearer {API_KEY}"}, stream=True, timeout=TIMEOUT) as r:
+                      headers={"Authorization": f"Bearer {API_KEY}"}, stream=True, timeout=TIMEOUT, **extra) as r:
         r.raise_for_status()
         for line in r.iter_lines():
             if not line.startswith(b"data: "):

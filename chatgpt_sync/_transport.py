@@ -17,6 +17,7 @@ Three transports:
 
 from __future__ import annotations
 
+import http.cookiejar
 import logging
 import ssl
 import threading
@@ -47,6 +48,7 @@ class Response(Protocol):
     status_code: int
     headers: Mapping[str, str]
     url: str
+    cookies: Mapping[str, str]
 
     def iter_bytes(self) -> Iterator[bytes]:
         """The body as it arrives; raises APIConnectionError / APITimeoutError."""
@@ -95,7 +97,7 @@ def _map_requests_error(exc: BaseException) -> ChatGPTSyncError:
 
 
 class _RequestsResponse:
-    __slots__ = ("_response", "_raw", "status_code", "headers", "url", "_eof", "_closed", "_idle")
+    __slots__ = ("_response", "_raw", "status_code", "headers", "url", "_eof", "_closed", "_idle", "cookies")
 
     def __init__(self, response: requests.Response, idle: float | None) -> None:
         self._response = response
@@ -103,6 +105,7 @@ class _RequestsResponse:
         self.status_code = response.status_code
         self.headers = {k.lower(): v for k, v in response.headers.items()}
         self.url = response.url
+        self.cookies = {cookie.name: cookie.value or "" for cookie in response.cookies}
         self._eof = False
         self._closed = False
         self._idle = idle
@@ -196,6 +199,9 @@ class RequestsTransport:
         self._ssl_context: ssl.SSLContext | None = None
         self._ssl_lock = threading.Lock()
         self.session = requests.Session()
+        # Stateless: cookies belong to the caller's session object (e.g. a web session), not to a
+        # connection pool that several conversations share.
+        self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
         adapter = _SharedContextAdapter(self._get_ssl_context, pool_connections=4, pool_maxsize=pool_size)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
@@ -240,8 +246,10 @@ class RequestsTransport:
 class BufferedResponse:
     """A response whose body arrived whole (tls-client), fed to the decoder as one chunk."""
 
-    def __init__(self, status_code: int, headers: Mapping[str, str], body: bytes, url: str) -> None:
+    def __init__(self, status_code: int, headers: Mapping[str, str], body: bytes, url: str,
+                 cookies: Mapping[str, str] | None = None) -> None:
         self.status_code = status_code
+        self.cookies = dict(cookies or {})
         self.headers = {k.lower(): v for k, v in headers.items()}
         self.url = url
         self._body: bytes | None = body
@@ -292,8 +300,9 @@ class TlsClientTransport:
             if "timeout" in text.lower() or "deadline" in text.lower():
                 raise APITimeoutError(f"timed out: {text}") from exc
             raise APIConnectionError(f"connection error: {text}") from exc
+        cookies = {c.name: c.value for c in getattr(response, "cookies", None) or []}
         return BufferedResponse(int(response.status_code or 0), dict(response.headers or {}),
-                                bytes(response.content or b""), url)
+                                bytes(response.content or b""), url, cookies)
 
     def close(self) -> None:
         close = getattr(self._session, "close", None)
@@ -309,6 +318,7 @@ class _CurlResponse:
         self.status_code = int(response.status_code)
         self.headers = {k.lower(): v for k, v in response.headers.items()}
         self.url = str(response.url)
+        self.cookies = {k: v for k, v in response.cookies.items()}
         self._closed = False
 
     def iter_bytes(self) -> Iterator[bytes]:

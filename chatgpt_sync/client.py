@@ -309,7 +309,8 @@ def _images_response(images: list[ImageResponse], response_format: str | None) -
         raw = image.raw if isinstance(image.raw, dict) else {}
         if isinstance(raw.get("created"), int):
             created = raw["created"]
-        items = raw.get("data") if isinstance(raw.get("data"), list) else []
+        listed = raw.get("data")
+        items: list[Any] = listed if isinstance(listed, list) else []
         for position, url in enumerate(image.urls):
             item = items[position] if position < len(items) and isinstance(items[position], dict) else {}
             revised = item.get("revised_prompt")

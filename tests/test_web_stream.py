@@ -381,6 +381,8 @@ def test_unclosed_marker_at_end_is_dropped_but_plain_text_kept() -> None:
                  "moderation_response": {"flagged": True, "blocked": True, "moderation_id": "modr-2"}},
      "the answer was blocked by moderation"),
     ("error", "upstream overloaded", "upstream overloaded"),
+    ("error", '"Rate limited"', "Rate limited"),
+    ("error", "", "error event in the stream"),
     ("delta", {"p": "", "o": "add", "v": {"message": None, "conversation_id": CID, "error": "Conversation not found"}},
      "Conversation not found"),
 ])

@@ -28,6 +28,8 @@ _REASONS: Dict[str, Optional[str]] = {
     "stop": "stop", "max_tokens": "length", "length": "length", "interrupted": None,
     "content_filter": "content_filter", "tool_calls": "tool_calls",
 }
+
+
 def _dict(value: Any) -> Dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
@@ -113,9 +115,11 @@ class WebStreamDecoder:
             obj: Any = json.loads(stripped)
         except (ValueError, RecursionError):
             obj = None
-        if event == "error":
-            raise self._error(_error_text(obj.get("error") or obj) if isinstance(obj, dict)
-                              else stripped or "error event in the stream", {"event": event, "data": data})
+        if event == "error":  # `event: error` carries the failure in its data, JSON or plain text
+            detail = (obj.get("error") or obj) if isinstance(obj, dict) else obj if isinstance(obj, str) \
+                else stripped
+            raise self._error(_error_text(detail) or "error event in the stream",
+                              {"event": event, "data": data})
         if isinstance(obj, str) and event == "delta_encoding":
             self.delta_encoding = obj
         if not isinstance(obj, dict):

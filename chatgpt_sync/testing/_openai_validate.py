@@ -173,6 +173,9 @@ def _check_tools(body: dict[str, Any]) -> None:
     if tools is not None:
         if not isinstance(tools, list):
             raise _bad_type("tools", "an array", tools)
+        if not tools:
+            raise ApiError(400, "Invalid 'tools': empty array. Expected an array with minimum length 1, but got an "
+                           "empty array instead.", param="tools", code="empty_array")
         for i, tool in enumerate(tools):
             if not isinstance(tool, dict):
                 raise _bad_type(f"tools[{i}]", "an object", tool)

@@ -108,6 +108,9 @@ class _OpenAIHandler(EmulatorHandler):
     def do_POST(self) -> None:  # noqa: N802 - stdlib naming
         self._dispatch()
 
+    # Other verbs get OpenAI's JSON 404 rather than the stdlib's HTML 501.
+    do_PUT = do_PATCH = do_DELETE = do_POST
+
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         return {"x-request-id": self.request_id, **(extra or {})}
 

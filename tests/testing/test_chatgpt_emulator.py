@@ -126,7 +126,7 @@ class Decoded:
                  if env["message"]["author"]["role"] == "assistant" and env["message"]["recipient"] == "all"
                  and env["message"]["content"]["content_type"] == "text"]
         assert len(found) == 1, found
-        return found[0]
+        return dict(found[0])
 
     @property
     def answer(self) -> str:
@@ -326,8 +326,7 @@ def test_happy_path_v1(server: ChatGptWebEmulator, client: WebClient) -> None:
     assert message["metadata"]["finish_details"]["type"] == "stop"
     types = decoded.types()
     assert types[0] == "input_message" and types[-2:] == ["message_stream_complete", "title_generation"]
-    title = decoded.typed[-1]
-    cid = message and decoded.typed[0]["conversation_id"]
+    title, cid = decoded.typed[-1], decoded.typed[0]["conversation_id"]
     assert title["title"] == "Hello" and title["conversation_id"] == cid and cid in server.conversations
     # The bare {"v": ...} continuation form is what the stream mostly consists of.
     assert sum(1 for ev, data in decoded.events if ev == "delta" and data.startswith('{"v"')) >= 5
@@ -423,7 +422,7 @@ def test_wrong_proof_is_rejected(client: WebClient) -> None:
     assert response.status_code == 403 and "does not solve" in detail(response)
 
 
-def test_give_up_and_unsolved_proofs_are_rejected(client: WebClient) -> None:
+def test_give_up_rejected_and_stronger_proof_accepted(client: WebClient) -> None:
     give_up = "gAAAAABwQ8Lk5FbGpA2NcR9dShT6gYjU7VxZ4D" + base64.b64encode(b'"0.5"').decode()
     response = client.converse(headers={"openai-sentinel-proof-token": give_up})
     assert response.status_code == 403 and "give-up" in detail(response)

@@ -261,6 +261,13 @@ BAD_BODIES: list[tuple[dict[str, Any], str | None, str]] = [
     ({"model": "gpt-4o", "messages": USER, "tools": [{"type": "function", "function": {"name": "a b"}}]},
      "tools[0].function.name", "does not match pattern"),
     ({"model": "gpt-4o", "messages": USER, "tool_choice": "auto"}, "tool_choice", "only allowed when 'tools'"),
+    ({"model": "gpt-4o", "messages": USER, "tools": []}, "tools", "empty array"),
+    ({"model": "gpt-4o", "messages": USER, "tools": TOOLS, "tool_choice": {"type": "function", "function": {"name": "x"}}},
+     "tool_choice", "not one of the tools"),
+    ({"model": "gpt-4o", "messages": [{"role": "user", "content": "x", "tool_calls": []}]}, "messages[0].tool_calls",
+     "only allowed for messages with role 'assistant'"),
+    ({"model": "gpt-4o", "messages": [{"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}]},
+     "messages[0].tool_calls[0].type", "Invalid value"),
     ({"model": "gpt-4o", "messages": USER, "frobnicate": 1}, None, "Unrecognized request argument supplied: frobnicate"),
 ]
 
@@ -296,7 +303,8 @@ def test_unknown_model_and_url(server: OpenAIEmulator, http: requests.Session) -
     assert response.json()["error"]["code"] == "model_not_found"
     with pytest.raises(openai.NotFoundError):
         client(server).chat.completions.create(model="gpt-9", messages=USER)
-    for method, path in [("GET", "/v1/nothing"), ("POST", "/v1/completions"), ("GET", "/v1/chat/completions")]:
+    for method, path in [("GET", "/v1/nothing"), ("POST", "/v1/completions"), ("GET", "/v1/chat/completions"),
+                         ("DELETE", "/v1/models/gpt-4o")]:
         response = http.request(method, server.origin + path, timeout=5)
         assert response.status_code == 404
         assert response.json()["error"] == {"message": f"Invalid URL ({method} {path})", "type": "invalid_request_error",
@@ -521,3 +529,18 @@ def test_tls(tmp_path: Any) -> None:
     with OpenAIEmulator(ssl_context=context) as server:
         assert server.base_url.startswith("https://localhost:")
         assert requests.get(server.base_url + "/models", verify=str(bundle), timeout=5).status_code == 200
+
+
+def test_accepts_everything_the_openai_client_sends(server: OpenAIEmulator) -> None:
+    api = client(server)
+    first = api.chat.completions.create(
+        model="gpt-4o", messages=[{"role": "developer", "content": "terse"}, {"role": "user", "content": "go", "name": "u1"}],
+        temperature=0, top_p=1, n=1, max_completion_tokens=50, stop="zzz", seed=7, user="me", presence_penalty=0.5,
+        frequency_penalty=-0.5, logprobs=False, metadata={"k": "v"}, response_format={"type": "text"}, store=False,
+        tools=TOOLS, tool_choice="required", parallel_tool_calls=False, stream_options=None)
+    call = first.choices[0].message.tool_calls[0]
+    second = api.chat.completions.create(model="gpt-4o", tools=TOOLS, messages=[
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "content": None, "tool_calls": [call.model_dump(exclude_none=True)]},
+        {"role": "tool", "tool_call_id": call.id, "content": [{"type": "text", "text": "result"}]}])
+    assert second.choices[0].message.content == "Echo: go" and second.choices[0].finish_reason == "stop"

@@ -1,0 +1,236 @@
+"""ChatGpt: the anonymous chatgpt.com web backend, synchronously.
+
+The flow (one opening step, retried as a whole so a spent sentinel token is never reused):
+
+1. ``init_session``: GET the site root with one consistent browser profile and keep its cookies
+   (the device id header then equals the ``oai-did`` cookie).
+2. ``get_config`` + ``get_requirements_token``, POST ``/backend-anon/sentinel/chat-requirements``;
+   answer its demands: the proof of work (``get_answer_token``, only when required), turnstile (the
+   caller's ``turnstile_token=`` or ``turnstile_solver=``, else :class:`TurnstileRequiredError`).
+   "Unusual activity", ``force_login``, arkose, HTML pages and 403s raise :class:`BlockedError`.
+3. POST ``/backend-anon/conversation`` with the sentinel headers and ``supported_encodings: ["v1"]``,
+   and decode the stream (both encodings) with the shared web stream decoder. No fixed sleeps.
+
+Continue a conversation by passing the yielded :class:`Conversation` back as ``conversation=``: only
+the messages after the last assistant message are sent, with the previous assistant message as parent.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+import uuid
+from typing import Any, ClassVar, Generator
+
+from .._messages import content_text
+from .._retry import call_with_retry
+from .._sse import iter_sse
+from .._streaming import attach_progress
+from .._transport import Response
+from ..errors import ChatGPTSyncError, InvalidRequestError, PermissionDeniedError
+from ..types import Chunk, Conversation
+from ._pow import get_answer_token, get_config, get_requirements_token
+from ._web import (
+    DEFAULT_USER_AGENT, BrowserProfile, TurnstileSolver, WebSession, _wall, init_session, request_sentinel,
+)
+from ._web_stream import WebStreamDecoder
+from .base import CallSettings, Provider
+
+__all__ = ["ChatGpt", "format_conversation", "init_session", "get_config", "get_requirements_token",
+           "get_answer_token"]
+
+SENTINEL_PATH = "/backend-anon/sentinel/chat-requirements"
+CONVERSATION_PATH = "/backend-anon/conversation"
+WEB_ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
+
+
+def format_conversation(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Chat messages as ChatGPT web message objects (a fresh uuid each, text parts, create_time).
+
+    List content is reduced to its text parts; images are not accepted by the anonymous backend.
+    """
+    formatted = []
+    for i, message in enumerate(messages):
+        role = WEB_ROLES.get(message.get("role", ""))
+        if role is None:
+            raise InvalidRequestError(
+                f"messages[{i}].role {message.get('role')!r} is not supported by the ChatGPT web backend "
+                f"(use system, user or assistant)")
+        content = message.get("content")
+        if isinstance(content, list) and any(p.get("type") != "text" for p in content):
+            raise InvalidRequestError(
+                f"messages[{i}] has non-text parts; the anonymous ChatGPT backend takes text only "
+                "(use OpenaiTemplate/OpenaiAPI for images)")
+        formatted.append({
+            "id": str(uuid.uuid4()),
+            "author": {"role": role},
+            "content": {"content_type": "text", "parts": [content_text(content)]},
+            "metadata": {"serialization_metadata": {"custom_symbol_offsets": []}},
+            "create_time": round(time.time(), 3),
+        })
+    return formatted
+
+
+def _timezone_offset_min() -> int:
+    # JavaScript's Date.getTimezoneOffset(): minutes to add to local time to get UTC.
+    return -int(time.localtime().tm_gmtoff // 60)
+
+
+class ChatGpt(Provider):
+    """chatgpt.com without an account (``/backend-anon``)."""
+
+    label = "ChatGpt"
+    url = "https://chatgpt.com"
+    working = True  # against the protocol as documented; the live service may demand turnstile
+    supports_message_history = True
+    supports_system_message = True
+    supports_stream = True
+    default_model = "auto"
+    models: ClassVar[list[str]] = ["auto", "gpt-3.5-turbo", "gpt-4o", "gpt-4o-mini", "gpt-4", "gpt-4-turbo",
+                                   "chatgpt-4o-latest"]
+    model_aliases: ClassVar[dict[str, str]] = {"gpt-4o": "chatgpt-4o-latest"}
+    default_base_url = "https://chatgpt.com"
+    extra_settings = frozenset({"user_agent", "turnstile_token", "turnstile_solver", "pow_workers"})
+    call_params = frozenset({"conversation", "turnstile_token", "turnstile_solver", "user_agent", "pow_workers"})
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self._sessions: dict[tuple[str, str, int], WebSession] = {}
+
+    @classmethod
+    def get_model(cls, model: str | None) -> str:
+        """Aliases first (gpt-4o → chatgpt-4o-latest), then known names; anything else → "auto"."""
+        if not model:
+            return cls.default_model
+        if model in cls.model_aliases:
+            return cls.model_aliases[model]
+        return model if model in cls.models else cls.default_model
+
+    # ------------------------------------------------------------------ the call
+    def _start(self, model: str, messages: list[dict[str, Any]], stream: bool, call: CallSettings,
+               params: dict[str, Any]) -> Generator[Chunk, None, None]:
+        conversation = params.get("conversation")
+        if conversation is not None and not isinstance(conversation, Conversation):
+            if isinstance(conversation, dict):
+                conversation = Conversation.from_dict(conversation)
+            else:
+                raise InvalidRequestError("conversation= must be a chatgpt_sync.Conversation (or its to_dict())")
+        solver = self.setting("turnstile_solver", params)
+        if solver is not None and not callable(solver):
+            raise InvalidRequestError("turnstile_solver must be a callable (dx, requirements_token) -> token")
+        new_messages = messages
+        if conversation is not None and conversation.conversation_id:
+            last_assistant = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=-1)
+            new_messages = messages[last_assistant + 1:]
+            if not new_messages:
+                raise InvalidRequestError("to continue a conversation, send at least one new message")
+        body = {
+            "action": "next",
+            "messages": format_conversation(new_messages),
+            "parent_message_id": (conversation.message_id if conversation and conversation.message_id
+                                  else str(uuid.uuid4())),
+            "model": model,
+            "timezone_offset_min": _timezone_offset_min(),
+            "suggestions": [],
+            "history_and_training_disabled": False,
+            "conversation_mode": {"kind": "primary_assistant"},
+            "force_paragen": False,
+            "force_paragen_model_slug": "",
+            "force_nulligen": False,
+            "force_rate_limit": False,
+            "reset_rate_limits": False,
+            "websocket_request_id": str(uuid.uuid4()),
+            "system_hints": [],
+            "force_use_sse": True,
+            "conversation_origin": None,
+            "supported_encodings": ["v1"],
+            "client_contextual_info": {
+                "is_dark_mode": False, "time_since_loaded": random.randint(20, 40),
+                "page_height": random.randint(700, 1000), "page_width": random.randint(1200, 1800),
+                "pixel_ratio": 1, "screen_height": 1080, "screen_width": 1920,
+            },
+        }
+        if conversation is not None and conversation.conversation_id:
+            body["conversation_id"] = conversation.conversation_id
+        options = {
+            "user_agent": self.setting("user_agent", params, DEFAULT_USER_AGENT),
+            "turnstile_token": self.setting("turnstile_token", params),
+            "turnstile_solver": solver,
+            "pow_workers": int(self.setting("pow_workers", params, 1)),
+        }
+        # The body (and so every client-generated id) is built once, before any attempt.
+        return self._run(json.dumps(body).encode(), call, options, stream)
+
+    def _session(self, call: CallSettings, user_agent: str) -> WebSession:
+        key = (call.base_url, user_agent, id(self.core(call)))
+        session = self._sessions.get(key)
+        if session is None:
+            session = init_session(user_agent, core=self.core(call), base_url=call.base_url,
+                                   timeout=call.timeout)
+            with self._lock:
+                self._sessions[key] = session
+        return session
+
+    def _open(self, body: bytes, call: CallSettings, options: dict[str, Any]) -> Response:
+        """The opening step: session, sentinel, proof of work, then the conversation POST."""
+        session = self._session(call, options["user_agent"])
+        config = get_config(session.profile.user_agent)
+        grant = request_sentinel(session, config, path=SENTINEL_PATH, timeout=call.timeout,
+                                 turnstile_token=options["turnstile_token"],
+                                 turnstile_solver=options["turnstile_solver"], pow_workers=options["pow_workers"])
+        headers = session.headers({**grant.headers, **call.headers, "accept": "text/event-stream"})
+        url = f"{session.base_url}{CONVERSATION_PATH}"
+        try:
+            return session.core.open("POST", url, headers=headers, body=body, timeout=call.timeout,
+                                     max_retries=0, expect="sse", where=url)
+        except PermissionDeniedError as exc:
+            detail = exc.body.get("detail") if isinstance(exc.body, dict) else None
+            raise _wall(str(detail or exc), "forbidden", exc.status_code) from exc
+
+    def _run(self, body: bytes, call: CallSettings, options: dict[str, Any],
+             stream: bool) -> Generator[Chunk, None, None]:
+        response = call_with_retry(lambda: self._open(body, call, options), max_retries=call.max_retries,
+                                   sleep=call.sleep)
+        decoder = WebStreamDecoder()
+        try:
+            # The web backend always streams; stream=False yields the same pieces, gathered.
+            pieces: list[Chunk] = []
+            for event in iter_sse(response.iter_bytes()):
+                produced = decoder.feed(event.data, event.event)
+                if stream:
+                    yield from produced
+                else:
+                    pieces.extend(produced)
+                if decoder.done:
+                    response.drain()
+                    break
+            pieces.extend(decoder.finish())
+            if stream:
+                yield from pieces
+            else:
+                yield from _gather(pieces)
+        except ChatGPTSyncError as exc:
+            known = (Conversation(decoder.conversation_id, decoder.message_id)
+                     if decoder.conversation_id else None)
+            attach_progress(exc, decoder.text, known)
+            raise
+        finally:
+            response.close()
+
+
+def _gather(pieces: list[Chunk]) -> Generator[Chunk, None, None]:
+    """For stream=False: the text as one piece, in the place of its first piece; objects as they came."""
+    text = "".join(p for p in pieces if isinstance(p, str))
+    placed = False
+    for piece in pieces:
+        if isinstance(piece, str):
+            if not placed and text:
+                placed = True
+                yield text
+        else:
+            yield piece
+
+
+# The seed's helper names, importable from this module (CONTRACT.md).
+_ = (BrowserProfile, TurnstileSolver)
