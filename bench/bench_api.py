@@ -303,11 +303,13 @@ def bench_rss(cfg: Config, server: ServerProcess, names: list[str], summary: Sum
             continue
         start = median([s["start_kib"] for s in samples[name]]) / mib
         imported = median([s["imported_kib"] for s in samples[name]]) / mib
+        hwm = median([s["hwm_kib"] for s in samples[name]]) / mib
         delta = peak[name] - peak.get("requests", float("nan"))
-        rows.append([name, f"{start:.1f}", f"{imported:.1f}", f"{peak[name]:.1f}", f"{delta:+.1f}"])
-        out[name] = {"start_mib": start, "after_import_mib": imported, "peak_mib": peak[name],
+        rows.append([name, f"{start:.1f}", f"{imported:.1f}", f"{peak[name]:.1f}", f"{hwm:.1f}", f"{delta:+.1f}"])
+        out[name] = {"start_mib": start, "after_import_mib": imported, "peak_mib": peak[name], "vmhwm_mib": hwm,
                      "peak_minus_requests_mib": delta, "samples": samples[name], "error": errors.get(name)}
-    log(table(["process", "start MiB", "after import MiB", "peak MiB", "peak - requests MiB"], rows))
+    log(f"(ru_maxrss, median of {cfg.rss_runs}; VmHWM from /proc/self/status as a cross-check)")
+    log(table(["process", "start MiB", "after import MiB", "peak MiB", "VmHWM MiB", "peak - requests MiB"], rows))
     if "OpenaiTemplate" in peak and "requests" in peak:
         delta = peak["OpenaiTemplate"] - peak["requests"]
         peers = f"requests {peak['requests']:.1f} MiB" + (f", openai {peak['openai']:.1f} MiB" if "openai" in peak else "")

@@ -21,13 +21,14 @@ __all__ = [
 ]
 
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, exclude_none: bool) -> Any:
     if isinstance(value, ClientObject):
-        return value.to_dict()
+        return value.to_dict(exclude_none=exclude_none)
     if isinstance(value, list):
-        return [_plain(item) for item in value]
+        return [_plain(item, exclude_none) for item in value]
     if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
+        return {key: _plain(item, exclude_none) for key, item in value.items()
+                if not (exclude_none and item is None)}
     return value
 
 
@@ -47,7 +48,7 @@ class ClientObject:
             value = getattr(self, name)
             if value is None and (exclude_none or name in self._optional):
                 continue
-            out[name] = _plain(value)
+            out[name] = _plain(value, exclude_none)
         return out
 
     def model_dump(self, *, exclude_none: bool = False, **_ignored: Any) -> dict[str, Any]:

@@ -74,7 +74,7 @@ def parse_retry_after(headers: Mapping[str, str], *, now: float | None = None) -
 
 def backoff_seconds(attempt: int, rng: Callable[[], float] = random.random) -> float:
     """Exponential backoff with jitter for the given 1-based attempt number."""
-    base = min(INITIAL_BACKOFF * (2 ** (attempt - 1)), MAX_BACKOFF)
+    base: float = min(INITIAL_BACKOFF * (2.0 ** (attempt - 1)), MAX_BACKOFF)
     return base * (1 - 0.25 * rng())
 
 

@@ -89,7 +89,7 @@ class SSEDecoder:
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
         """Decode one chunk; return the events it completes (often none or one)."""
         # Fast path for the typical chunk, b"data: <payload>\n\n", arriving between events.
-        # (int arguments make bytes searches plain memchr calls, cheaper than b"\n" needles.)
+        # (An int needle skips the buffer setup a bytes needle costs on every call.)
         if (self._idle and chunk.find(10) == len(chunk) - 2 and chunk[-1] == 10
                 and 13 not in chunk and chunk.startswith(b"data: ")):
             return [_make_event(chunk[6:-2].decode("utf-8", "replace"), "message", self._id, None)]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import logging
+import os
 import ssl
 import threading
 from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol
@@ -46,9 +47,9 @@ class Response(Protocol):
     """What every transport returns. ``headers`` keys are lower-case."""
 
     status_code: int
-    headers: Mapping[str, str]
+    headers: dict[str, str]
     url: str
-    cookies: Mapping[str, str]
+    cookies: dict[str, str]
 
     def iter_bytes(self) -> Iterator[bytes]:
         """The body as it arrives; raises APIConnectionError / APITimeoutError."""
@@ -175,17 +176,17 @@ class _SharedContextAdapter(HTTPAdapter):
         self._ssl_context_factory = ssl_context_factory
         super().__init__(**kwargs)
 
-    def build_connection_pool_key_attributes(
+    def build_connection_pool_key_attributes(  # type: ignore[override]
             self, request: PreparedRequest, verify: Any, cert: Any = None,
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
+    ) -> tuple[Any, Any]:
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         if host_params.get("scheme") == "https" and cert is None:
-            pool_kwargs = {"ssl_context": self._ssl_context_factory()}
+            return host_params, {"ssl_context": self._ssl_context_factory()}
         return host_params, pool_kwargs
 
     def cert_verify(self, conn: Any, url: str, verify: Any, cert: Any) -> None:
         if cert is not None:
-            super().cert_verify(conn, url, verify, cert)
+            super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
 
 
 class RequestsTransport:
@@ -217,7 +218,10 @@ class RequestsTransport:
                         context.verify_mode = ssl.CERT_NONE
                     else:
                         from requests.utils import DEFAULT_CA_BUNDLE_PATH
-                        cafile = self.verify if isinstance(self.verify, str) else DEFAULT_CA_BUNDLE_PATH
+                        # requests' own precedence: an explicit path, then the env bundles, then certifi.
+                        cafile = (self.verify if isinstance(self.verify, str) else
+                                  os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+                                  or DEFAULT_CA_BUNDLE_PATH)
                         context = ssl.create_default_context(cafile=cafile)
                     self._ssl_context = context
         return self._ssl_context
@@ -283,7 +287,8 @@ class TlsClientTransport:
                 "transport='tls_client' needs the tls extra: pip install 'chatgpt-sync[tls]'") from exc
         self.proxy = proxy
         self.verify = verify
-        self._session = tls_client.Session(client_identifier=impersonate, random_tls_extension_order=True)
+        profile: Any = impersonate
+        self._session = tls_client.Session(client_identifier=profile, random_tls_extension_order=True)
         self._lock = threading.Lock()  # the Go-backed session is not documented as thread-safe
 
     def send(self, method: str, url: str, *, headers: Mapping[str, str], body: bytes | None,
@@ -301,7 +306,8 @@ class TlsClientTransport:
                 raise APITimeoutError(f"timed out: {text}") from exc
             raise APIConnectionError(f"connection error: {text}") from exc
         cookies = {c.name: c.value for c in getattr(response, "cookies", None) or []}
-        return BufferedResponse(int(response.status_code or 0), dict(response.headers or {}),
+        raw_headers: Any = response.headers or {}
+        return BufferedResponse(int(response.status_code or 0), {k: str(v) for k, v in raw_headers.items()},
                                 bytes(response.content or b""), url, cookies)
 
     def close(self) -> None:
@@ -316,9 +322,9 @@ class _CurlResponse:
     def __init__(self, response: Any) -> None:
         self._response = response
         self.status_code = int(response.status_code)
-        self.headers = {k.lower(): v for k, v in response.headers.items()}
+        self.headers: dict[str, str] = {str(k).lower(): str(v) for k, v in response.headers.items()}
         self.url = str(response.url)
-        self.cookies = {k: v for k, v in response.cookies.items()}
+        self.cookies: dict[str, str] = {str(k): str(v) for k, v in response.cookies.items()}
         self._closed = False
 
     def iter_bytes(self) -> Iterator[bytes]:
@@ -358,7 +364,8 @@ class CurlTransport:
                 "transport='curl_cffi' needs the curl extra: pip install 'chatgpt-sync[curl]'") from exc
         self.proxy = proxy
         self.verify = verify
-        self._session = curl_requests.Session(impersonate=impersonate)  # type: ignore[arg-type]
+        profile: Any = impersonate
+        self._session: Any = curl_requests.Session(impersonate=profile)
 
     def send(self, method: str, url: str, *, headers: Mapping[str, str], body: bytes | None,
              timeout: Timeout) -> Response:
@@ -381,7 +388,7 @@ class CurlTransport:
         self._session.close()
 
 
-TRANSPORTS = {"requests": RequestsTransport, "tls_client": TlsClientTransport, "curl_cffi": CurlTransport}
+TRANSPORTS: dict[str, Any] = {"requests": RequestsTransport, "tls_client": TlsClientTransport, "curl_cffi": CurlTransport}
 
 
 def make_transport(name: str, *, proxy: str | None = None, verify: bool | str = True,

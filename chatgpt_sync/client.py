@@ -121,21 +121,107 @@ def _delta_tool_calls(calls: list[dict[str, Any]]) -> list[ChoiceDeltaToolCall]:
     return out
 
 
+class _StreamState:
+    """What the chunk generator remembers beyond the hot loop.
+
+    Kept apart from :class:`ChatCompletionStream` so the generator's frame never refers to the
+    stream: an abandoned stream is then freed (and its connection released) at once, not by the
+    cycle collector."""
+
+    __slots__ = ("id", "model", "created", "conversation", "started")
+
+    def __init__(self, completion_id: str, model: str) -> None:
+        self.id = completion_id
+        self.model = model
+        self.created = int(time.time())
+        self.conversation: Conversation | None = None
+        self.started: set[int] = set()  # choices other than 0 whose first delta went out
+
+    def chunk_for(self, piece: Any, first: bool) -> ChatCompletionChunk | None:
+        """The chunk for a piece other than choice 0's text, or None when it has no chunk form."""
+        if isinstance(piece, Usage):
+            return ChatCompletionChunk(self.id, [], self.created, self.model, _usage(piece))
+        if isinstance(piece, Conversation):
+            self.conversation = piece
+            return None
+        index = getattr(piece, "index", 0)
+        if index == 0:
+            role = "assistant" if first else None
+        else:
+            role = None if index in self.started else "assistant"
+            self.started.add(index)
+        reason = None
+        if isinstance(piece, FinishReason):
+            if piece.reason is None:
+                return None  # the backend never said the turn finished; OpenAI would send nothing
+            delta, reason = ChoiceDelta(role=role), piece.reason
+        elif isinstance(piece, ChoiceText):
+            delta = ChoiceDelta(piece.text, role)
+        elif isinstance(piece, Reasoning):
+            delta = ChoiceDelta(role=role, reasoning_content=piece.text)
+        elif isinstance(piece, Refusal):
+            delta = ChoiceDelta(role=role, refusal=piece.text)
+        elif isinstance(piece, ToolCalls):
+            delta = ChoiceDelta(role=role, tool_calls=_delta_tool_calls(piece.tool_calls))
+        elif isinstance(piece, ImageResponse):
+            delta = ChoiceDelta(_image_markdown(piece), role)
+        else:
+            return None  # titles, sources: not part of the OpenAI chunk shape
+        return ChatCompletionChunk(self.id, [ChunkChoice(index, delta, reason)], self.created, self.model)
+
+
+def _chunks(source: Iterator[Chunk], state: _StreamState) -> Generator[ChatCompletionChunk, None, None]:
+    cid, created, model = state.id, state.created, state.model
+    chunk, choice, delta = ChatCompletionChunk, ChunkChoice, ChoiceDelta
+    first = True  # the first delta of choice 0 carries role="assistant", as OpenAI's does
+    try:
+        for piece in source:
+            # The hot path: one text piece of choice 0 -> one chunk of three small objects.
+            if piece.__class__ is str:
+                if first:
+                    first = False
+                    yield chunk(cid, [choice(0, delta(piece, "assistant"))], created, model)
+                else:
+                    yield chunk(cid, [choice(0, delta(piece))], created, model)
+                continue
+            event = state.chunk_for(piece, first)
+            if event is not None:
+                if event.choices and event.choices[0].index == 0:
+                    first = False
+                yield event
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+
+
 class ChatCompletionStream(Iterator[ChatCompletionChunk]):
     """The chunks of a streamed answer; also a context manager. ``close()`` releases the connection.
 
     ``conversation`` is set once a provider with conversations (ChatGPT web) has sent one."""
 
-    __slots__ = ("_source", "_gen", "_started", "id", "model", "created", "conversation")
+    __slots__ = ("_source", "_state", "_gen")
 
     def __init__(self, source: Iterator[Chunk], completion_id: str, model: str) -> None:
         self._source = source
-        self.id = completion_id
-        self.model = model
-        self.created = int(time.time())
-        self.conversation: Conversation | None = None
-        self._started: set[int] = set()  # choices other than 0 whose first delta went out
-        self._gen = self._chunks()
+        self._state = _StreamState(completion_id, model)
+        self._gen = _chunks(source, self._state)
+
+    @property
+    def id(self) -> str:
+        return self._state.id
+
+    @property
+    def model(self) -> str:
+        return self._state.model
+
+    @property
+    def created(self) -> int:
+        return self._state.created
+
+    @property
+    def conversation(self) -> Conversation | None:
+        return self._state.conversation
 
     def __iter__(self) -> Iterator[ChatCompletionChunk]:
         return self._gen  # no per-chunk wrapper call
@@ -148,7 +234,7 @@ class ChatCompletionStream(Iterator[ChatCompletionChunk]):
         self._gen.close()
         close = getattr(self._source, "close", None)
         if close is not None:
-            close()
+            close()  # the generator's finally does this too, but only if it had started
 
     def __enter__(self) -> ChatCompletionStream:
         return self
@@ -159,63 +245,6 @@ class ChatCompletionStream(Iterator[ChatCompletionChunk]):
 
     def __repr__(self) -> str:
         return f"ChatCompletionStream(id={self.id!r}, model={self.model!r})"
-
-    def _chunks(self) -> Generator[ChatCompletionChunk, None, None]:
-        source, cid, created, model = self._source, self.id, self.created, self.model
-        chunk, choice, delta = ChatCompletionChunk, ChunkChoice, ChoiceDelta
-        first = True  # the first delta of choice 0 carries role="assistant", as OpenAI's does
-        try:
-            for piece in source:
-                # The hot path: one text piece of choice 0 -> one chunk, three small objects.
-                if piece.__class__ is str:
-                    if first:
-                        first = False
-                        yield chunk(cid, [choice(0, delta(piece, "assistant"))], created, model)
-                    else:
-                        yield chunk(cid, [choice(0, delta(piece))], created, model)
-                    continue
-                event = self._other(piece, first)
-                if event is not None:
-                    if event.choices and event.choices[0].index == 0:
-                        first = False
-                    yield event
-        finally:
-            close = getattr(source, "close", None)
-            if close is not None:
-                close()
-
-    def _other(self, piece: Any, first: bool) -> ChatCompletionChunk | None:
-        """The chunk for a piece other than choice 0's text, or None when it has no chunk form."""
-        if isinstance(piece, Usage):
-            return ChatCompletionChunk(self.id, [], self.created, self.model, _usage(piece))
-        if isinstance(piece, Conversation):
-            self.conversation = piece
-            return None
-        index = getattr(piece, "index", 0)
-        if index == 0:
-            role = "assistant" if first else None
-        else:
-            role = None if index in self._started else "assistant"
-            self._started.add(index)
-        if isinstance(piece, FinishReason):
-            if piece.reason is None:
-                return None  # the backend never said the turn finished; OpenAI would send nothing
-            delta, reason = ChoiceDelta(role=role), piece.reason
-        else:
-            reason = None
-            if isinstance(piece, ChoiceText):
-                delta = ChoiceDelta(piece.text, role)
-            elif isinstance(piece, Reasoning):
-                delta = ChoiceDelta(role=role, reasoning_content=piece.text)
-            elif isinstance(piece, Refusal):
-                delta = ChoiceDelta(role=role, refusal=piece.text)
-            elif isinstance(piece, ToolCalls):
-                delta = ChoiceDelta(role=role, tool_calls=_delta_tool_calls(piece.tool_calls))
-            elif isinstance(piece, ImageResponse):
-                delta = ChoiceDelta(_image_markdown(piece), role)
-            else:
-                return None  # titles, sources: not part of the OpenAI chunk shape
-        return ChatCompletionChunk(self.id, [ChunkChoice(index, delta, reason)], self.created, self.model)
 
 
 # ------------------------------------------------------------------------------ the client

@@ -99,7 +99,8 @@ def test_non_stream_reply(server: OpenAIEmulator, http: requests.Session) -> Non
 
 def test_reply_and_content_parts() -> None:
     with OpenAIEmulator(reply="Fixed answer here.") as server:
-        parts = [{"type": "text", "text": "look"}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}]
+        parts = [{"type": "text", "text": "look"},
+                 {"type": "image_url", "image_url": {"url": "data:image/png;base64,AA"}}]
         body = requests.post(server.base_url + "/chat/completions", timeout=5, json={
             "model": "gpt-4o", "messages": [{"role": "user", "content": parts}]}).json()
         assert body["choices"][0]["message"]["content"] == "Fixed answer here."
@@ -239,7 +240,8 @@ BAD_BODIES: list[tuple[dict[str, Any], str | None, str]] = [
      "messages[0].content[0].type", "Invalid value: 'audio'"),
     ({"model": "gpt-4o", "messages": [{"role": "user", "content": [{"type": "text"}]}]},
      "messages[0].content[0].text", "Invalid type"),
-    ({"model": "gpt-4o", "messages": [{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "u"}}]}]},
+    ({"model": "gpt-4o",
+      "messages": [{"role": "system", "content": [{"type": "image_url", "image_url": {"url": "u"}}]}]},
      "messages[0].content[0].type", "Invalid value"),
     ({"model": "gpt-4o", "messages": [{"role": "tool", "content": "42"}]}, "messages[0].tool_call_id", "Missing"),
     ({"model": "gpt-4o", "messages": [{"role": "user", "content": "x", "reasoning_content": "y"}]},
@@ -262,13 +264,15 @@ BAD_BODIES: list[tuple[dict[str, Any], str | None, str]] = [
      "tools[0].function.name", "does not match pattern"),
     ({"model": "gpt-4o", "messages": USER, "tool_choice": "auto"}, "tool_choice", "only allowed when 'tools'"),
     ({"model": "gpt-4o", "messages": USER, "tools": []}, "tools", "empty array"),
-    ({"model": "gpt-4o", "messages": USER, "tools": TOOLS, "tool_choice": {"type": "function", "function": {"name": "x"}}},
+    ({"model": "gpt-4o", "messages": USER, "tools": TOOLS,
+      "tool_choice": {"type": "function", "function": {"name": "x"}}},
      "tool_choice", "not one of the tools"),
     ({"model": "gpt-4o", "messages": [{"role": "user", "content": "x", "tool_calls": []}]}, "messages[0].tool_calls",
      "only allowed for messages with role 'assistant'"),
     ({"model": "gpt-4o", "messages": [{"role": "assistant", "content": None, "tool_calls": [{"id": "c"}]}]},
      "messages[0].tool_calls[0].type", "Invalid value"),
-    ({"model": "gpt-4o", "messages": USER, "frobnicate": 1}, None, "Unrecognized request argument supplied: frobnicate"),
+    ({"model": "gpt-4o", "messages": USER, "frobnicate": 1}, None,
+     "Unrecognized request argument supplied: frobnicate"),
 ]
 
 
@@ -307,8 +311,8 @@ def test_unknown_model_and_url(server: OpenAIEmulator, http: requests.Session) -
                          ("DELETE", "/v1/models/gpt-4o")]:
         response = http.request(method, server.origin + path, timeout=5)
         assert response.status_code == 404
-        assert response.json()["error"] == {"message": f"Invalid URL ({method} {path})", "type": "invalid_request_error",
-                                            "param": None, "code": "unknown_url"}
+        assert response.json()["error"] == {"message": f"Invalid URL ({method} {path})",
+                                            "type": "invalid_request_error", "param": None, "code": "unknown_url"}
 
 
 # ------------------------------------------------------------------------------------ auth
@@ -534,7 +538,8 @@ def test_tls(tmp_path: Any) -> None:
 def test_accepts_everything_the_openai_client_sends(server: OpenAIEmulator) -> None:
     api = client(server)
     first = api.chat.completions.create(
-        model="gpt-4o", messages=[{"role": "developer", "content": "terse"}, {"role": "user", "content": "go", "name": "u1"}],
+        model="gpt-4o",
+        messages=[{"role": "developer", "content": "terse"}, {"role": "user", "content": "go", "name": "u1"}],
         temperature=0, top_p=1, n=1, max_completion_tokens=50, stop="zzz", seed=7, user="me", presence_penalty=0.5,
         frequency_penalty=-0.5, logprobs=False, metadata={"k": "v"}, response_format={"type": "text"}, store=False,
         tools=TOOLS, tool_choice="required", parallel_tool_calls=False, stream_options=None)
