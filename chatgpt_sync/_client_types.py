@@ -9,9 +9,10 @@ works and costs nothing per object. ``to_dict()`` / ``model_dump()`` give openai
 from __future__ import annotations
 
 import json
+import time
 from typing import Any, ClassVar, Iterator, List, Optional
 
-from .types import Conversation
+from .types import Conversation, ImageResponse, Usage
 
 __all__ = [
     "ClientObject", "Function", "ChatCompletionMessageToolCall", "ChatCompletionMessage", "Choice",
@@ -83,7 +84,7 @@ class Details(ClientObject):
         self._data = data
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("__"):
+        if name.startswith("_"):  # private and dunder lookups (copy, pickle) must not recurse
             raise AttributeError(name)
         return self._data.get(name)
 
@@ -172,6 +173,15 @@ class CompletionUsage(ClientObject):
         self.completion_tokens_details = completion_tokens_details
         self.prompt_tokens_details = prompt_tokens_details
 
+    @classmethod
+    def from_usage(cls, usage: Usage) -> CompletionUsage:
+        raw = usage.raw if isinstance(usage.raw, dict) else {}
+        completion = raw.get("completion_tokens_details")
+        prompt = raw.get("prompt_tokens_details")
+        return cls(usage.prompt_tokens, usage.completion_tokens, usage.total_tokens,
+                   Details(completion) if isinstance(completion, dict) else None,
+                   Details(prompt) if isinstance(prompt, dict) else None)
+
 
 class ChatCompletion(ClientObject):
     """A whole answer. ``conversation`` (an extension) is set by providers that have one (ChatGPT web)."""
@@ -220,6 +230,16 @@ class ChoiceDeltaToolCall(ClientObject):
         self.id = id
         self.type = type
         self.function = function
+
+    @classmethod
+    def from_calls(cls, calls: List[dict[str, Any]]) -> List[ChoiceDeltaToolCall]:
+        """Deltas for complete OpenAI-shaped call dicts, indexed by position."""
+        out = []
+        for position, call in enumerate(calls):
+            function = call.get("function") or {}
+            out.append(cls(position, call.get("id"), call.get("type") or "function",
+                           ChoiceDeltaToolCallFunction(function.get("name"), function.get("arguments"))))
+        return out
 
 
 class ChoiceDelta(ClientObject):
@@ -323,3 +343,23 @@ class ImagesResponse(ClientObject):
     def __init__(self, created: int, data: List[Image]) -> None:
         self.created = created
         self.data = data
+
+    @classmethod
+    def from_images(cls, images: List[ImageResponse], response_format: Optional[str]) -> ImagesResponse:
+        """From provider ImageResponses; a ``data:`` URL becomes ``b64_json`` when that format was asked."""
+        created = int(time.time())
+        data: List[Image] = []
+        for image in images:
+            raw = image.raw if isinstance(image.raw, dict) else {}
+            if isinstance(raw.get("created"), int):
+                created = raw["created"]
+            listed = raw.get("data")
+            items: List[Any] = listed if isinstance(listed, list) else []
+            for position, url in enumerate(image.urls):
+                item = items[position] if position < len(items) and isinstance(items[position], dict) else {}
+                revised = item.get("revised_prompt")
+                if response_format == "b64_json" and url.startswith("data:") and "base64," in url:
+                    data.append(Image(b64_json=url.split("base64,", 1)[1], revised_prompt=revised))
+                else:
+                    data.append(Image(url=url, revised_prompt=revised))
+        return cls(created, data)

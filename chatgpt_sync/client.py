@@ -19,8 +19,7 @@ from typing import Any, Generator, Iterable, Iterator, Literal, Mapping, Union, 
 
 from ._client_types import (
     ChatCompletion, ChatCompletionChunk, ChatCompletionMessage, ChatCompletionMessageToolCall, Choice,
-    ChoiceDelta, ChoiceDeltaToolCall, ChoiceDeltaToolCallFunction, ChunkChoice, CompletionUsage, Details,
-    Function, Image, ImagesResponse, Model, SyncPage,
+    ChoiceDelta, ChoiceDeltaToolCall, ChunkChoice, CompletionUsage, ImagesResponse, Model, SyncPage,
 )
 from .errors import ResponseError
 from .providers import get_provider
@@ -28,20 +27,12 @@ from .types import (
     ChoiceText, Chunk, Conversation, FinishReason, ImageResponse, Reasoning, Refusal, ToolCalls, Usage,
 )
 
-__all__ = ["Client", "ChatCompletionStream"]
+__all__ = ["Client", "ChatCompletionStream", "ChatCompletion", "ChatCompletionChunk", "ImagesResponse",
+           "SyncPage", "Model"]
+
 
 def _completion_id() -> str:
     return "chatcmpl-" + uuid.uuid4().hex[:24]
-
-
-def _usage(usage: Usage) -> CompletionUsage:
-    raw = usage.raw if isinstance(usage.raw, dict) else {}
-    completion_details = raw.get("completion_tokens_details")
-    prompt_details = raw.get("prompt_tokens_details")
-    return CompletionUsage(
-        usage.prompt_tokens, usage.completion_tokens, usage.total_tokens,
-        Details(completion_details) if isinstance(completion_details, dict) else None,
-        Details(prompt_details) if isinstance(prompt_details, dict) else None)
 
 
 def _image_markdown(image: ImageResponse) -> str:
@@ -100,7 +91,7 @@ def _collect(pieces: Iterable[Chunk], completion_id: str, model: str) -> ChatCom
         elif isinstance(piece, Refusal):
             parts(piece.index).refusal.append(piece.text)
         elif isinstance(piece, Usage):
-            usage = _usage(piece)
+            usage = CompletionUsage.from_usage(piece)
         elif isinstance(piece, ImageResponse):
             choices[0].content.append(_image_markdown(piece))
         elif isinstance(piece, Conversation):
@@ -111,16 +102,6 @@ def _collect(pieces: Iterable[Chunk], completion_id: str, model: str) -> ChatCom
 
 
 # ------------------------------------------------------------------------------ streamed
-def _delta_tool_calls(calls: list[dict[str, Any]]) -> list[ChoiceDeltaToolCall]:
-    out = []
-    for position, call in enumerate(calls):
-        function = call.get("function") or {}
-        out.append(ChoiceDeltaToolCall(position, call.get("id"), call.get("type") or "function",
-                                       ChoiceDeltaToolCallFunction(function.get("name"),
-                                                                   function.get("arguments"))))
-    return out
-
-
 class _StreamState:
     """What the chunk generator remembers beyond the hot loop.
 
@@ -140,7 +121,7 @@ class _StreamState:
     def chunk_for(self, piece: Any, first: bool) -> ChatCompletionChunk | None:
         """The chunk for a piece other than choice 0's text, or None when it has no chunk form."""
         if isinstance(piece, Usage):
-            return ChatCompletionChunk(self.id, [], self.created, self.model, _usage(piece))
+            return ChatCompletionChunk(self.id, [], self.created, self.model, CompletionUsage.from_usage(piece))
         if isinstance(piece, Conversation):
             self.conversation = piece
             return None
@@ -162,7 +143,7 @@ class _StreamState:
         elif isinstance(piece, Refusal):
             delta = ChoiceDelta(role=role, refusal=piece.text)
         elif isinstance(piece, ToolCalls):
-            delta = ChoiceDelta(role=role, tool_calls=_delta_tool_calls(piece.tool_calls))
+            delta = ChoiceDelta(role=role, tool_calls=ChoiceDeltaToolCall.from_calls(piece.tool_calls))
         elif isinstance(piece, ImageResponse):
             delta = ChoiceDelta(_image_markdown(piece), role)
         else:
@@ -320,34 +301,17 @@ class Images:
             model = image_models[0]
         options = {"n": n, "size": size, "response_format": response_format}
         kwargs = client._call_kwargs({**{k: v for k, v in options.items() if v is not None}, **params})
+        if "prompt" in getattr(provider, "call_params", ()):
+            kwargs["prompt"] = prompt  # the user message carries it too, for providers without prompt=
         pieces = provider.create_completion(model, [{"role": "user", "content": prompt}], stream=False,
-                                            prompt=prompt, **kwargs)
+                                            **kwargs)
         try:
             images = [piece for piece in pieces if isinstance(piece, ImageResponse)]
         finally:
             pieces.close()
         if not images:
             raise ResponseError(f"{type(provider).__name__} returned no images for model {model!r}")
-        return _images_response(images, response_format)
-
-
-def _images_response(images: list[ImageResponse], response_format: str | None) -> ImagesResponse:
-    created = int(time.time())
-    data: list[Image] = []
-    for image in images:
-        raw = image.raw if isinstance(image.raw, dict) else {}
-        if isinstance(raw.get("created"), int):
-            created = raw["created"]
-        listed = raw.get("data")
-        items: list[Any] = listed if isinstance(listed, list) else []
-        for position, url in enumerate(image.urls):
-            item = items[position] if position < len(items) and isinstance(items[position], dict) else {}
-            revised = item.get("revised_prompt")
-            if response_format == "b64_json" and url.startswith("data:") and "base64," in url:
-                data.append(Image(b64_json=url.split("base64,", 1)[1], revised_prompt=revised))
-            else:
-                data.append(Image(url=url, revised_prompt=revised))
-    return ImagesResponse(created, data)
+        return ImagesResponse.from_images(images, response_format)
 
 
 class Client:

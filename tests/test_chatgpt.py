@@ -212,7 +212,7 @@ def test_one_consistent_browser_on_every_request(server, sleeps, user_agent) -> 
     for request in server.requests:
         assert request.header("sec-ch-ua-platform") == f'"{expected_platform}"'
         assert ("130" if user_agent else "131") in request.header("sec-ch-ua")
-    for request in server.requests[1:]:
+    for request in list(server.requests)[1:]:
         cookie = parse_cookies(request.header("Cookie")).get("oai-did")
         assert cookie and request.header("oai-device-id") == cookie
         assert cookie in server.devices

@@ -1,0 +1,21 @@
+"""Loopback emulators of the backends' protocols, for this package's tests and for yours.
+
+Each emulator is a stdlib HTTP server on 127.0.0.1 (a free port), served from a background thread,
+used as a context manager; ``server.base_url`` is what a client should use. They are strict: a
+malformed body, a missing header or a wrong proof of work is rejected as the real service would.
+
+- :class:`OpenAIEmulator`: the OpenAI Chat Completions API (``.faults`` for 429, 5xx, drops, stalls,
+  HTML walls, malformed lines, ...).
+- :class:`ChatGptWebEmulator`: the anonymous chatgpt.com web backend (sentinel that verifies proofs
+  of work, both stream encodings, turnstile/blocked/rate-limit switches, a conversation store).
+- :func:`verify_answer_token`: an independent proof-of-work verifier.
+"""
+
+from __future__ import annotations
+
+from .chatgpt_web import ChatGptWebEmulator, WebFaults
+from .openai_api import Faults, OpenAIEmulator
+from .pow_verifier import verify_answer_token, verify_requirements_token
+
+__all__ = ["OpenAIEmulator", "Faults", "ChatGptWebEmulator", "WebFaults", "verify_answer_token",
+           "verify_requirements_token"]

@@ -1,0 +1,68 @@
+"""The command line and the logger, from a user's point of view (subprocesses)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from chatgpt_sync.cli import main
+
+from conftest import API_KEY
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHATGPT_SYNC_"))}
+    full_env.update(env or {})
+    return subprocess.run([sys.executable, "-m", "chatgpt_sync", *args], capture_output=True, text=True,
+                          env=full_env, timeout=60)
+
+
+def test_demo_streams_an_answer_offline() -> None:
+    result = run("chat", "Say hello", "--demo")
+    assert result.returncode == 0, result.stderr
+    assert "built-in emulator" in result.stdout
+
+
+def test_without_a_backend_it_says_how_to_configure_one() -> None:
+    result = run("chat", "hi")
+    assert result.returncode == 2
+    assert "--base-url" in result.stderr and "OPENAI_API_KEY" in result.stderr and "--demo" in result.stderr
+
+
+def test_help_and_version() -> None:
+    assert run("--help").returncode == 0
+    assert "chatgpt-sync" in run("--version").stdout
+
+
+def test_chat_and_models_against_a_server(openai_server, capsys) -> None:
+    assert main(["chat", "hello world", "--base-url", openai_server.base_url, "--api-key", API_KEY,
+                 "--model", "gpt-4o-mini"]) == 0
+    assert capsys.readouterr().out == "Echo: hello world\n"
+    assert main(["models", "--base-url", openai_server.base_url, "--api-key", API_KEY]) == 0
+    assert "gpt-4o-mini" in capsys.readouterr().out
+
+
+def test_api_errors_exit_1_with_a_one_line_message(openai_server, capsys) -> None:
+    code = main(["chat", "hi", "--base-url", openai_server.base_url, "--api-key", "sk-wrong-000000000",
+                 "--model", "gpt-4o-mini"])
+    err = capsys.readouterr().err
+    assert code == 1 and "AuthenticationError" in err and "sk-wrong-000000000" not in err
+
+
+def test_debug_log_redacts_the_key(openai_server) -> None:
+    code = (
+        "from chatgpt_sync import OpenaiTemplate\n"
+        f"p = OpenaiTemplate(base_url={openai_server.base_url!r}, api_key={API_KEY!r}, max_retries=0)\n"
+        "import logging; logging.getLogger('chatgpt_sync').debug('key is %s, Authorization: Bearer %s', "
+        f"{API_KEY!r}, {API_KEY!r})\n"
+        "print(p.create_completion('gpt-4o-mini', [{'role': 'user', 'content': 'hi'}]).text())\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                            env={**os.environ, "CHATGPT_SYNC_LOG": "debug"})
+    assert result.returncode == 0, result.stderr
+    assert "POST" in result.stderr  # logging is on
+    assert API_KEY not in result.stderr and "[redacted]" in result.stderr
+    quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                           env={k: v for k, v in os.environ.items() if k != "CHATGPT_SYNC_LOG"})
+    assert quiet.stderr == ""  # silent by default
