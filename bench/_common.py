@@ -24,6 +24,7 @@ TIMEOUT = 60.0
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 SERVER_START_TIMEOUT = 30.0
+LISTEN_BACKLOG = 128
 
 
 def expected_text(tokens: int) -> str:
@@ -143,8 +144,15 @@ def _serve(tokens: int, ca_path: str) -> None:
 
     import trustme
 
+    import socketserver
+
     sys.path.insert(0, ROOT)
     from chatgpt_sync.testing.openai_api import OpenAIEmulator
+
+    # socketserver listens with a backlog of 5: eight threads that each open a new connection per
+    # call (openai's sync stream does) overflow it, and a dropped SYN costs a 1 s retransmit. Real
+    # servers listen with hundreds; so does the bench.
+    socketserver.TCPServer.request_queue_size = LISTEN_BACKLOG
 
     ca = trustme.CA()
     cert = ca.issue_cert("localhost", "127.0.0.1")
@@ -167,6 +175,20 @@ def _serve(tokens: int, ca_path: str) -> None:
     finally:
         for server in servers.values():
             server.stop()
+
+
+def listen_overflows() -> int | None:
+    """The kernel's TcpExt ListenOverflows counter (Linux), to spot SYNs dropped by a full backlog."""
+    try:
+        with open("/proc/net/netstat") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    for names, values in zip(lines[::2], lines[1::2]):
+        if names.startswith("TcpExt:"):
+            table_ = dict(zip(names.split()[1:], values.split()[1:]))
+            return int(table_["ListenOverflows"]) if "ListenOverflows" in table_ else None
+    return None
 
 
 # ------------------------------------------------------------------------------------- statistics

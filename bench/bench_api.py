@@ -27,7 +27,8 @@ from typing import Any, Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (API_KEY, HERE, ROOT, TIMEOUT, ServerProcess, client_stream,  # noqa: E402
-                     expected_text, fmt, median, ratio, requests_stream, table, template_stream)
+                     expected_text, fmt, listen_overflows, median, ratio, requests_stream, table,
+                     template_stream)
 
 sys.path.insert(0, ROOT)
 RESULTS = os.path.join(HERE, "results", "api.json")
@@ -381,6 +382,7 @@ def bench_throughput(cfg: Config, server: ServerProcess, targets: list[Target], 
     clients = {t.name: t.make(base, None) for t in targets}
     rps: dict[str, list[float]] = {t.name: [] for t in targets}
     errors: dict[str, list[str]] = {t.name: [] for t in targets}
+    overflows: dict[str, int] = {t.name: 0 for t in targets}
     try:
         for t in targets:
             t.call(clients[t.name], base)  # warm-up
@@ -393,7 +395,11 @@ def bench_throughput(cfg: Config, server: ServerProcess, targets: list[Target], 
                         raise AssertionError("wrong text")
 
                 gc.collect()
+                before = listen_overflows()
                 elapsed, errs = run_threads(THREADS, cfg.per_thread, work)
+                after = listen_overflows()
+                if before is not None and after is not None:
+                    overflows[t.name] += after - before
                 errors[t.name] += errs
                 rps[t.name].append(total / elapsed)
     finally:
@@ -404,11 +410,12 @@ def bench_throughput(cfg: Config, server: ServerProcess, targets: list[Target], 
     for t in targets:
         best = max(rps[t.name])
         rows.append([t.name, f"{best:.0f}", f"{median(rps[t.name]):.0f}", fmt(ratio(best, best_req)),
-                     len(errors[t.name])])
+                     len(errors[t.name]), overflows[t.name]])
         out[t.name] = {"rps_best": best, "rps_median": median(rps[t.name]), "rps": rps[t.name],
-                       "errors": errors[t.name][:5]}
-    log(f"({THREADS} threads x {cfg.per_thread} streamed one-token calls, stream=True, one shared client)")
-    log(table(["client", "req/s (best)", "req/s (median)", "best x requests", "errors"], rows))
+                       "errors": errors[t.name][:5], "listen_overflows": overflows[t.name]}
+    log(f"({THREADS} threads x {cfg.per_thread} streamed one-token calls, stream=True, one shared client; "
+        f"{cfg.throughput_rounds} round(s); emulator listen backlog 128)")
+    log(table(["client", "req/s (best)", "req/s (median)", "best x requests", "errors", "SYN drops"], rows))
     peers = f"requests {best_req:.0f} req/s" + (f", openai {max(rps['openai']):.0f} req/s" if "openai" in rps else "")
     for name in ("OpenaiTemplate", "Client"):
         if name in rps:
@@ -566,6 +573,7 @@ def profile_stream(tokens: int) -> None:
             report.write(f"\n===== {name}: {tokens} tokens, {cpu * 1000:.0f} ms CPU under cProfile =====\n")
             stats = pstats.Stats(profiler, stream=report)
             stats.sort_stats("tottime").print_stats(22)
+        report.write(stream_layers(base, session, provider))
         provider.close()
         session.close()
     text = report.getvalue()
@@ -574,6 +582,95 @@ def profile_stream(tokens: int) -> None:
         fh.write(text)
     log(text)
     log(f"written to {os.path.relpath(PROFILE_OUT, ROOT)}")
+
+
+def _read_chunked_iter_bytes(self: Any) -> Any:
+    """Experiment only: _RequestsResponse.iter_bytes through urllib3's read_chunked generator."""
+    from chatgpt_sync._transport import READ_SIZE, _map_requests_error
+    from chatgpt_sync.errors import ChatGPTSyncError
+
+    self._set_idle_timeout()
+    raw = self._raw
+    try:
+        if raw.chunked and raw.supports_chunked_reads():
+            for chunk in raw.read_chunked(READ_SIZE, decode_content=True):
+                if chunk:
+                    yield chunk
+            self._eof = True
+            return
+        while True:
+            chunk = raw.read1(READ_SIZE, decode_content=True)
+            if not chunk:
+                self._eof = True
+                return
+            yield chunk
+    except ChatGPTSyncError:
+        raise
+    except Exception as exc:
+        raise _map_requests_error(exc) from exc
+
+
+def stream_layers(base: str, session: Any, provider: Any, runs: int = 5) -> str:
+    """CPU of each layer of our streaming path (best of ``runs``), as is and with read_chunked reads."""
+    from chatgpt_sync._sse import iter_sse
+    from chatgpt_sync._transport import RequestsTransport, _RequestsResponse
+    from chatgpt_sync.types import Timeout
+
+    from _common import MESSAGES, MODEL
+
+    body = json.dumps({"model": MODEL, "messages": MESSAGES, "stream": True,
+                       "stream_options": {"include_usage": True}}).encode()
+    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
+    transport, timeout = RequestsTransport(), Timeout()
+
+    def open_() -> Any:
+        return transport.send("POST", f"{base}/chat/completions", headers=headers, body=body, timeout=timeout)
+
+    def bytes_only() -> None:
+        response = open_()
+        for _ in response.iter_bytes():
+            pass
+        response.close()
+
+    def sse_only() -> None:
+        response = open_()
+        for _ in iter_sse(response.iter_bytes()):
+            pass
+        response.close()
+
+    def sse_json() -> None:
+        response = open_()
+        loads = json.loads
+        for event in iter_sse(response.iter_bytes()):
+            if event.data.startswith("{"):
+                loads(event.data)
+        response.close()
+
+    def best(fn: Callable[[], Any]) -> float:
+        fn()
+        samples = []
+        for _ in range(runs):
+            gc.collect()
+            c0 = time.process_time()
+            fn()
+            samples.append((time.process_time() - c0) * 1000)
+        return min(samples)
+
+    rows = []
+    original = _RequestsResponse.iter_bytes
+    try:
+        for label, variant in (("read1 loop (as is)", original), ("read_chunked (experiment)", _read_chunked_iter_bytes)):
+            _RequestsResponse.iter_bytes = variant  # type: ignore[method-assign]
+            rows += [[label, "transport iter_bytes only", f"{best(bytes_only):.0f}"],
+                     [label, "+ iter_sse", f"{best(sse_only):.0f}"],
+                     [label, "+ json.loads", f"{best(sse_json):.0f}"],
+                     [label, "full create_completion", f"{best(lambda: template_stream(provider)):.0f}"]]
+    finally:
+        _RequestsResponse.iter_bytes = original  # type: ignore[method-assign]
+        transport.close()
+    rows.append(["plain requests", "iter_lines + json.loads", f"{best(lambda: requests_stream(session, base)):.0f}"])
+    return "\n===== CPU ms per stream, by layer (best of %d, no profiler) =====\n%s\n" % (
+        runs, table(["reads", "layer", "CPU ms"], rows))
 
 
 # ------------------------------------------------------------------------------------------- main

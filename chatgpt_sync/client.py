@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from itertools import chain
 from types import TracebackType
 from typing import Any, Generator, Iterable, Iterator, Literal, Mapping, Union, overload
 
@@ -151,12 +152,13 @@ class _StreamState:
         return ChatCompletionChunk(self.id, [ChunkChoice(index, delta, reason)], self.created, self.model)
 
 
-def _chunks(source: Iterator[Chunk], state: _StreamState) -> Generator[ChatCompletionChunk, None, None]:
+def _chunks(source: Iterator[Chunk], head: list[Chunk],
+            state: _StreamState) -> Generator[ChatCompletionChunk, None, None]:
     cid, created, model = state.id, state.created, state.model
     chunk, choice, delta = ChatCompletionChunk, ChunkChoice, ChoiceDelta
     first = True  # the first delta of choice 0 carries role="assistant", as OpenAI's does
     try:
-        for piece in source:
+        for piece in chain(head, source) if head else source:
             # The hot path: one text piece of choice 0 -> one chunk of three small objects.
             if piece.__class__ is str:
                 if first:
@@ -171,9 +173,13 @@ def _chunks(source: Iterator[Chunk], state: _StreamState) -> Generator[ChatCompl
                     first = False
                 yield event
     finally:
-        close = getattr(source, "close", None)
-        if close is not None:
-            close()
+        _close(source)
+
+
+def _close(source: Iterator[Chunk]) -> None:
+    close = getattr(source, "close", None)
+    if close is not None:
+        close()
 
 
 class ChatCompletionStream(Iterator[ChatCompletionChunk]):
@@ -184,9 +190,18 @@ class ChatCompletionStream(Iterator[ChatCompletionChunk]):
     __slots__ = ("_source", "_state", "_gen")
 
     def __init__(self, source: Iterator[Chunk], completion_id: str, model: str) -> None:
+        # Like openai-python, send the request now, so that a refused one (401, 404, 429...) raises
+        # from create() rather than from the first iteration. The first piece is kept for the loop.
+        try:
+            head = [next(source)]
+        except StopIteration:
+            head = []
+        except BaseException:
+            _close(source)
+            raise
         self._source = source
         self._state = _StreamState(completion_id, model)
-        self._gen = _chunks(source, self._state)
+        self._gen = _chunks(source, head, self._state)
 
     @property
     def id(self) -> str:
@@ -213,9 +228,7 @@ class ChatCompletionStream(Iterator[ChatCompletionChunk]):
     def close(self) -> None:
         """Stop the stream and release its connection. Idempotent."""
         self._gen.close()
-        close = getattr(self._source, "close", None)
-        if close is not None:
-            close()  # the generator's finally does this too, but only if it had started
+        _close(self._source)  # the generator's finally does this too, but only if it had started
 
     def __enter__(self) -> ChatCompletionStream:
         return self

@@ -490,7 +490,8 @@ def test_curl_cffi_transport(server, sleeps) -> None:
     first_chunks = list(provider.create_completion("auto", HELLO, stream=True))
     assert text_of(first_chunks) == expected_reply("hello there", 1)
     first = only(objects(first_chunks, Conversation))
-    history = [*HELLO, {"role": "assistant", "content": text_of(first_chunks)}, {"role": "user", "content": "and again"}]
+    history = [*HELLO, {"role": "assistant", "content": text_of(first_chunks)},
+               {"role": "user", "content": "and again"}]
     second = provider.create_completion("auto", history, stream=True, conversation=first).text()
     assert second == expected_reply("and again", 2)
     provider.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any, Iterator
+from typing import Any, Generator, Iterator
 
 import pytest
 
@@ -15,7 +15,11 @@ from chatgpt_sync._client_types import ChatCompletion, ChatCompletionChunk
 from chatgpt_sync.errors import (
     AuthenticationError, MissingAuthError, NotFoundError, ResponseError, UnknownParameterError,
 )
+from chatgpt_sync.providers.base import Provider
 from chatgpt_sync.testing.openai_api import OpenAIEmulator
+from chatgpt_sync.types import (
+    ChoiceText, Conversation, FinishReason, ImageResponse, Reasoning, Sources, TitleGeneration, Usage,
+)
 
 KEY = "sk-test-client-0123456789"
 MODEL = "gpt-4o-mini"
@@ -378,8 +382,9 @@ def test_wrong_key(server: OpenAIEmulator) -> None:
         client.chat.completions.create(model=MODEL, messages=ask())
     assert info.value.status_code == 401
     assert "sk-wrong-key-000000" not in str(info.value)
-    with pytest.raises(AuthenticationError):
-        chunks_of(client)
+    with pytest.raises(AuthenticationError):  # from create(), as openai-python raises it
+        client.chat.completions.create(model=MODEL, messages=ask(), stream=True)
+    assert wait_for(lambda: server.connections_open <= 1)
     with pytest.raises(AuthenticationError):
         client.models.list()
     with pytest.raises(AuthenticationError):
@@ -399,3 +404,69 @@ def test_error_mid_stream_carries_partial_text(client: Client) -> None:
             for choice in chunk.choices:
                 seen += choice.delta.content or ""
     assert seen and info.value.partial_text == seen
+
+
+def test_stream_closed_before_iterating_releases_connection(server: OpenAIEmulator, client: Client) -> None:
+    stream = client.chat.completions.create(model=MODEL, messages=ask("one two three"), stream=True)
+    stream.close()
+    assert wait_for(lambda: server.connections_open == 0)
+    assert list(stream) == []
+
+
+# ------------------------------------------------------------------------------ any provider
+class ScriptedProvider(Provider):
+    """A provider that yields a fixed script of pieces, to reach every piece kind without a backend."""
+
+    working = True
+    models = ["scripted-1", "scripted-2"]
+    script: list[Any] = []
+
+    def _start(self, model: str, messages: list[dict[str, Any]], stream: bool, call: Any,
+               params: dict[str, Any]) -> Generator[Any, None, None]:
+        script = list(self.script)
+        yield from script
+
+
+SCRIPT = [
+    Conversation("conv-1", "msg-1"), Reasoning("Hmm."), "Here ", "it is",
+    ImageResponse(["https://img.example/1.png"], alt="a cat"), Sources([{"url": "u", "title": "t"}]),
+    ChoiceText("other", 1), FinishReason("stop"), FinishReason(None, 1), TitleGeneration("Cats"),
+    Usage(4, 5, 9),
+]
+
+
+def test_any_provider_non_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ScriptedProvider, "script", SCRIPT)
+    client = Client(ScriptedProvider)
+    answer = client.chat.completions.create(model="scripted-1", messages=ask())
+    first, second = answer.choices
+    assert first.message.content == "Here it is![a cat](https://img.example/1.png)"
+    assert first.message.reasoning_content == "Hmm." and first.finish_reason == "stop"
+    assert (second.index, second.message.content, second.finish_reason) == (1, "other", None)
+    assert answer.usage is not None and answer.usage.total_tokens == 9
+    assert answer.usage.completion_tokens_details is None
+    assert answer.conversation == Conversation("conv-1", "msg-1")
+    assert answer.model_dump()["conversation"] == {"conversation_id": "conv-1", "message_id": "msg-1"}
+    assert [m.id for m in client.models.list()] == ["scripted-1", "scripted-2"]
+
+
+def test_any_provider_stream(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(ScriptedProvider, "script", SCRIPT)
+    with Client(ScriptedProvider()).chat.completions.create(model="m", messages=ask(), stream=True) as stream:
+        chunks = list(stream)
+        assert stream.conversation == Conversation("conv-1", "msg-1")
+    deltas = [(c.choices[0].index, c.choices[0].delta.role, c.choices[0].delta.content,
+               c.choices[0].delta.reasoning_content, c.choices[0].finish_reason) for c in chunks if c.choices]
+    assert deltas == [
+        (0, "assistant", None, "Hmm.", None), (0, None, "Here ", None, None), (0, None, "it is", None, None),
+        (0, None, "![a cat](https://img.example/1.png)", None, None), (1, "assistant", "other", None, None),
+        (0, None, None, None, "stop"),
+    ]  # a None finish reason (the turn did not finish) sends no chunk, as OpenAI would send none
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None and chunks[-1].usage.total_tokens == 9
+
+
+def test_chunk_objects_are_slotted(client: Client) -> None:
+    # The streaming path is benchmarked: per-token objects must stay dict-free.
+    chunk = chunks_of(client)[0]
+    for obj in (chunk, chunk.choices[0], chunk.choices[0].delta):
+        assert not hasattr(obj, "__dict__")

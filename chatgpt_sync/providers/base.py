@@ -100,8 +100,10 @@ class Provider:
     default_model: ClassVar[str] = ""
     models: ClassVar[list[str]] = []
     model_aliases: ClassVar[dict[str, str]] = {}
-    #: When True an unknown model name is an error; otherwise it is passed through as given.
+    #: When True an unknown model name is an error; otherwise it is passed through as given...
     validates_models: ClassVar[bool] = False
+    #: ...unless this is True: then an unknown name means default_model (the seed's ChatGpt rule).
+    unknown_model_is_default: ClassVar[bool] = False
     default_base_url: ClassVar[str] = ""
     default_transport: ClassVar[str] = "requests"
     #: Name of the env var holding the API key / token (read when none is passed), if any.
@@ -199,6 +201,8 @@ class Provider:
             return cls.default_model
         if model in cls.model_aliases:
             return cls.model_aliases[model]
+        if cls.unknown_model_is_default and model not in cls.models:
+            return cls.default_model
         if cls.validates_models and cls.models and model not in cls.models:
             raise InvalidRequestError(
                 f"{cls.__name__} has no model {model!r}; choose one of: {', '.join(cls.models)}")

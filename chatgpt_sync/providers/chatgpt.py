@@ -89,7 +89,9 @@ class ChatGpt(Provider):
     default_model = "auto"
     models: ClassVar[list[str]] = ["auto", "gpt-3.5-turbo", "gpt-4o", "gpt-4o-mini", "gpt-4", "gpt-4-turbo",
                                    "chatgpt-4o-latest"]
+    # Aliases are applied first, so gpt-4o → chatgpt-4o-latest; any unknown name → "auto".
     model_aliases: ClassVar[dict[str, str]] = {"gpt-4o": "chatgpt-4o-latest"}
+    unknown_model_is_default = True
     default_base_url = "https://chatgpt.com"
     extra_settings = frozenset({"user_agent", "turnstile_token", "turnstile_solver", "pow_workers"})
     call_params = frozenset({"conversation", "turnstile_token", "turnstile_solver", "user_agent", "pow_workers"})
@@ -97,15 +99,6 @@ class ChatGpt(Provider):
     def __init__(self, **settings: Any) -> None:
         super().__init__(**settings)
         self._sessions: dict[tuple[str, str, int], WebSession] = {}
-
-    @classmethod
-    def get_model(cls, model: str | None) -> str:
-        """Aliases first (gpt-4o → chatgpt-4o-latest), then known names; anything else → "auto"."""
-        if not model:
-            return cls.default_model
-        if model in cls.model_aliases:
-            return cls.model_aliases[model]
-        return model if model in cls.models else cls.default_model
 
     # ------------------------------------------------------------------ the call
     def _start(self, model: str, messages: list[dict[str, Any]], stream: bool, call: CallSettings,
