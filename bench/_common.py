@@ -177,6 +177,18 @@ def _serve(tokens: int, ca_path: str) -> None:
             server.stop()
 
 
+def child_env(pycache_prefix: str) -> dict[str, str]:
+    """Environment for measured children: bytecode cached (in a temp dir) for every package alike.
+
+    With PYTHONDONTWRITEBYTECODE=1 (as in this dev environment) a source checkout is compiled on
+    every import while site-packages ship .pyc files; a wheel install compiles at install time.
+    """
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = pycache_prefix
+    return env
+
+
 def listen_overflows() -> int | None:
     """The kernel's TcpExt ListenOverflows counter (Linux), to spot SYNs dropped by a full backlog."""
     try:

@@ -20,13 +20,14 @@ import platform
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import (API_KEY, HERE, ROOT, TIMEOUT, ServerProcess, client_stream,  # noqa: E402
+from _common import (API_KEY, HERE, ROOT, TIMEOUT, ServerProcess, child_env, client_stream,  # noqa: E402
                      expected_text, fmt, listen_overflows, median, ratio, requests_stream, table,
                      template_stream)
 
@@ -142,31 +143,37 @@ IMPORT_CASES = {
     "from chatgpt_sync import Client": "from chatgpt_sync import Client",
     "import openai": "import openai",
 }
+NO_PYC_CASE = "from chatgpt_sync import OpenaiTemplate, no .pyc (env as is)"
 IMPORT_CHILD = "import time\n_t = time.perf_counter()\n{stmt}\nprint(time.perf_counter() - _t)\n"
 
 
-def bench_imports(cfg: Config, summary: Summary) -> dict[str, Any]:
+def bench_imports(cfg: Config, env: dict[str, str], summary: Summary) -> dict[str, Any]:
     """Fresh interpreters, round-robin: import time inside the child and wall time per process."""
-    inner: dict[str, list[float]] = {name: [] for name in IMPORT_CASES}
-    wall: dict[str, list[float]] = {name: [] for name in IMPORT_CASES}
+    cases = dict(IMPORT_CASES)
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        cases[NO_PYC_CASE] = IMPORT_CASES["from chatgpt_sync import OpenaiTemplate"]
+    inner: dict[str, list[float]] = {name: [] for name in cases}
+    wall: dict[str, list[float]] = {name: [] for name in cases}
     failed: dict[str, str] = {}
-    for _ in range(cfg.import_runs):
-        for name, stmt in IMPORT_CASES.items():
+    for run in range(cfg.import_runs + 1):  # run 0 fills the bytecode cache and is not kept
+        for name, stmt in cases.items():
             if name in failed:
                 continue
             start = time.perf_counter()
             proc = subprocess.run([sys.executable, "-c", IMPORT_CHILD.format(stmt=stmt)], cwd=ROOT,
+                                  env=None if name == NO_PYC_CASE else env,
                                   capture_output=True, text=True, timeout=60)
             elapsed = time.perf_counter() - start
             if proc.returncode != 0:
                 failed[name] = (proc.stderr.strip().splitlines() or ["failed"])[-1]
                 continue
-            inner[name].append(float(proc.stdout.strip()) * 1000)
-            wall[name].append(elapsed * 1000)
+            if run:
+                inner[name].append(float(proc.stdout.strip()) * 1000)
+                wall[name].append(elapsed * 1000)
     base_inner = median(inner["import requests"])
     base_wall = median(wall["import requests"])
     rows, out = [], {}
-    for name in IMPORT_CASES:
+    for name in cases:
         if name in failed:
             rows.append([name, "skipped", "", "", "", failed[name][:60]])
             out[name] = {"error": failed[name]}
@@ -176,6 +183,7 @@ def bench_imports(cfg: Config, summary: Summary) -> dict[str, Any]:
                      fmt(ratio(mi, base_inner)), fmt(ratio(mw, base_wall))])
         out[name] = {"import_ms_median": mi, "import_ms_min": min(inner[name]), "wall_ms_median": mw,
                      "runs": len(inner[name]), "import_ms": inner[name], "wall_ms": wall[name]}
+    log(f"(median of {cfg.import_runs}; bytecode cached for every package, as after a wheel install)")
     log(table(["case", "import ms (median)", "import ms (min)", "process wall ms (median)",
                "import x requests", "wall x requests"], rows))
     peers = f"requests {base_inner:.1f} ms, openai {median(inner['import openai']):.1f} ms"
@@ -276,19 +284,22 @@ print(json.dumps({{"start_kib": start, "imported_kib": imported, "peak_kib": pea
 RSS_LAUNCHER = "import subprocess, sys; sys.exit(subprocess.run([sys.executable, '-c', *sys.argv[1:]]).returncode)"
 
 
-def bench_rss(cfg: Config, server: ServerProcess, names: list[str], summary: Summary) -> dict[str, Any]:
+def bench_rss(cfg: Config, server: ServerProcess, names: list[str], env: dict[str, str],
+              summary: Summary) -> dict[str, Any]:
     """Peak RSS (ru_maxrss) of a fresh process that imports the library and streams cfg.tokens tokens."""
     base = server.urls["big"]
     code = RSS_CHILD.format(bench=HERE, root=ROOT)
     want = len(expected_text(cfg.tokens))
     samples: dict[str, list[dict[str, int]]] = {n: [] for n in names}
     errors: dict[str, str] = {}
-    for _ in range(cfg.rss_runs):
+    for run in range(cfg.rss_runs + 1):  # run 0 fills the bytecode cache and is not kept
         for name in names:
-            proc = subprocess.run([sys.executable, "-c", RSS_LAUNCHER, code, name, base], cwd=ROOT,
+            proc = subprocess.run([sys.executable, "-c", RSS_LAUNCHER, code, name, base], cwd=ROOT, env=env,
                                   capture_output=True, text=True, timeout=120)
             if proc.returncode != 0:
                 errors[name] = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+                continue
+            if not run:
                 continue
             sample = json.loads(proc.stdout.strip().splitlines()[-1])
             if sample["chars"] != want:
@@ -702,8 +713,10 @@ def main(argv: list[str] | None = None) -> int:
     log(f"bench_api: {'quick' if cfg.quick else 'full'} run, {cfg.tokens} tokens, python {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
 
+    pycache = tempfile.TemporaryDirectory(prefix="bench-api-pycache-")
+    env = child_env(pycache.name)
     log("\n## 1. import cost (fresh interpreter per run, round-robin)")
-    results["imports"] = bench_imports(cfg, summary)
+    results["imports"] = bench_imports(cfg, env, summary)
 
     targets, client_error = build_targets()
     if client_error:
@@ -713,7 +726,7 @@ def main(argv: list[str] | None = None) -> int:
         ("stream", f"## 2. streaming {cfg.tokens} tokens: client CPU (emulator in another process)",
          bench_stream, (targets,)),
         ("rss", f"## 3. peak RSS of a fresh process: import + stream {cfg.tokens} tokens",
-         bench_rss, ([t.name for t in targets],)),
+         bench_rss, ([t.name for t in targets], env)),
         ("reuse", f"## 4. connection reuse: {cfg.reuse_calls} sequential streamed calls, one client",
          bench_reuse, (targets,)),
         ("throughput", "## 5. threaded throughput, one shared client", bench_throughput, (targets,)),
@@ -728,6 +741,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"ERROR in {key}: {type(exc).__name__}: {exc}")
                 results[key] = {"error": f"{type(exc).__name__}: {exc}"}
                 summary.add(f"{key}", "error", "-", "-", "-", False)
+    pycache.cleanup()
     elapsed = time.perf_counter() - started
     results["meta"]["seconds"] = elapsed
     results["meta"]["loadavg_end"] = os.getloadavg()

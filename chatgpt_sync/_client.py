@@ -146,7 +146,8 @@ class HTTPCore:
 
         def attempt() -> Response:
             logger.debug("%s %s", method, url)
-            response = self.transport.send(method, url, headers=headers, body=body, timeout=timeout)
+            response = self.transport.send(method, url, headers=headers, body=body, timeout=timeout,
+                                           stream=expect == "sse")
             status = response.status_code
             if status >= 400 or (expect != "any" and "text/html" in response.headers.get("content-type", "")):
                 try:

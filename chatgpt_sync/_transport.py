@@ -72,7 +72,8 @@ class Transport(Protocol):
     """Sends one request. Implementations are safe to share between threads."""
 
     def send(self, method: str, url: str, *, headers: Mapping[str, str], body: bytes | None,
-             timeout: Timeout) -> Response:
+             timeout: Timeout, stream: bool = True) -> Response:
+        """``stream`` False says the body will be read whole (a transport may then buffer it)."""
         ...
 
     def close(self) -> None:
@@ -227,7 +228,7 @@ class RequestsTransport:
         return self._ssl_context
 
     def send(self, method: str, url: str, *, headers: Mapping[str, str], body: bytes | None,
-             timeout: Timeout) -> Response:
+             timeout: Timeout, stream: bool = True) -> Response:
         try:
             response = self.session.request(
                 method, url, headers=dict(headers), data=body, stream=True,
@@ -292,7 +293,7 @@ class TlsClientTransport:
         self._lock = threading.Lock()  # the Go-backed session is not documented as thread-safe
 
     def send(self, method: str, url: str, *, headers: Mapping[str, str], body: bytes | None,
-             timeout: Timeout) -> Response:
+             timeout: Timeout, stream: bool = True) -> Response:
         seconds = max(t for t in (timeout.connect, timeout.read, timeout.stream_idle, 0) if t is not None) or None
         try:
             with self._lock:
@@ -319,8 +320,9 @@ class TlsClientTransport:
 # ---------------------------------------------------------------------------------------- curl
 
 class _CurlResponse:
-    def __init__(self, response: Any) -> None:
+    def __init__(self, response: Any, streamed: bool = True) -> None:
         self._response = response
+        self._streamed = streamed
         self.status_code = int(response.status_code)
         self.headers: dict[str, str] = {str(k).lower(): str(v) for k, v in response.headers.items()}
         self.url = str(response.url)
@@ -329,6 +331,11 @@ class _CurlResponse:
 
     def iter_bytes(self) -> Iterator[bytes]:
         from curl_cffi.requests import exceptions as curl_errors
+        if not self._streamed:
+            content = bytes(self._response.content or b"")
+            if content:
+                yield content
+            return
         try:
             for chunk in self._response.iter_content():
                 if chunk:
@@ -347,7 +354,8 @@ class _CurlResponse:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._response.close()
+            if self._streamed:
+                self._response.close()
 
 
 class CurlTransport:
@@ -368,21 +376,23 @@ class CurlTransport:
         self._session: Any = curl_requests.Session(impersonate=profile)
 
     def send(self, method: str, url: str, *, headers: Mapping[str, str], body: bytes | None,
-             timeout: Timeout) -> Response:
+             timeout: Timeout, stream: bool = True) -> Response:
         from curl_cffi.requests import exceptions as curl_errors
         # curl's read part is a low-speed limit (no byte for N seconds), i.e. an idle timeout.
         idle = timeout.stream_idle or timeout.read
         curl_timeout = (timeout.connect or 0, idle or 0) if (timeout.connect or idle) else None
         try:
             response = self._session.request(
-                method, url, headers=dict(headers), data=body, stream=True, timeout=curl_timeout,
+                # curl_cffi duplicates its handle for streamed requests, which defeats keep-alive:
+                # only event streams are streamed, so JSON calls reuse the pooled connection.
+                method, url, headers=dict(headers), data=body, stream=stream, timeout=curl_timeout,
                 proxy=self.proxy, verify=self.verify, allow_redirects=False,
             )
         except curl_errors.Timeout as exc:
             raise APITimeoutError(f"timed out: {exc}") from exc
         except Exception as exc:
             raise APIConnectionError(f"connection error: {exc}") from exc
-        return _CurlResponse(response)
+        return _CurlResponse(response, stream)
 
     def close(self) -> None:
         self._session.close()

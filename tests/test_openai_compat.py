@@ -176,8 +176,9 @@ def test_same_answer(theirs: Any, ours: Client, case: str, stream: bool) -> None
 def test_same_text_and_finish_by_reading_like_user_code(theirs: Any, ours: Client, stream: bool) -> None:
     """The everyday loops of openai-python users give the same strings."""
     messages = [{"role": "user", "content": "the quick brown fox"}]
-    results = []
-    for client in (theirs, ours):
+    results: list[tuple[Any, Any]] = []
+    clients: tuple[Any, ...] = (theirs, ours)
+    for client in clients:
         if stream:
             text, finish = "", None
             for chunk in client.chat.completions.create(model=MODEL, messages=messages, stream=True,
@@ -196,7 +197,8 @@ def test_tool_round_trip_with_our_answer(theirs: Any, ours: Client) -> None:
     """An assistant message built from our tool-call answer is accepted back, as openai's is."""
     first = [{"role": "user", "content": "weather in Oslo?"}]
     answers = []
-    for client in (theirs, ours):
+    clients: tuple[Any, ...] = (theirs, ours)
+    for client in clients:
         answer = client.chat.completions.create(model=MODEL, messages=first, tools=TOOLS[:1])
         call = answer.choices[0].message.tool_calls[0]
         follow = first + [

@@ -129,6 +129,19 @@ def test_search_matches_naive_search(config: list[Any]) -> None:
         assert plan.search(lo, lo + 5_000) == naive
 
 
+@pytest.mark.parametrize("config", [VECTOR_CONFIG, configs()[2], configs()[9]])
+def test_search_every_start_and_stop(config: list[Any]) -> None:
+    # Difficulty "8" passes half the digests: check every lo (odd and even, across the edges of
+    # the low-digit blocks and of the digit-count runs) and a one-attempt window [lo, lo + 1).
+    plan = _pow._Plan("e", "8", config)
+    for first in (0, 995, 123_450, 199_990, 999_995, 2 * 10**6 - 6):
+        window = range(first, first + 14)
+        hits = [i for i in window if digest("e", naive_payload(config, i)).hex()[0] < "8"]
+        for lo in window:
+            assert plan.search(lo, first + 14) == next((i for i in hits if i >= lo), None)
+            assert plan.search(lo, lo + 1) == (lo if lo in hits else None)
+
+
 # -- produced tokens verify --------------------------------------------------------------------
 
 @pytest.mark.parametrize("difficulty", ["f", "7", "1", "0ff", "0fff", "0FFF", "03fff", "1ffff", "0fffff",

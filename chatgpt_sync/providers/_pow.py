@@ -16,7 +16,7 @@ import queue
 import random
 import time
 import uuid
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Sequence, Tuple
 
 from ..errors import InvalidRequestError, ProofOfWorkError
 
@@ -128,43 +128,107 @@ class _Plan:
         except (TypeError, ValueError) as exc:
             raise InvalidRequestError(f"proof-of-work config is not JSON-serializable: {exc}") from None
         # Joining item encodings with "," equals the compact dump of the whole list.
-        self.a = b"[" + b"".join(p + b"," for p in parts[:3])
+        a = b"[" + b"".join(p + b"," for p in parts[:3])
         self.b = b"," + b",".join(parts[4:9]) + b","
         self.c = b"".join(b"," + p for p in parts[10:]) + b"]"
-        _, prefix, self.a_rem = _split(self.a, 0)
+        _, prefix, self.a_rem = _split(a, 0)
         self.prefix64 = _b64(prefix, newline=False)
+        # Keccak absorbs whole blocks, so the copied state skips rehashing the fixed prefix.
         self.base = hashlib.sha3_512(seed.encode("utf-8") + self.prefix64)
+        self._layouts: dict[tuple[int, int], _Layout] = {}
+        self._tables: dict[tuple[int, int], tuple[int, list[bytes]]] = {}
 
-    def layout(self, len_i: int, len_j: int) -> tuple[bytes, bytes, bytes, bytes]:
-        """Return (format for i, fixed base64 of B, format for i >> 1, fixed base64 of C)."""
-        k1 = -(len(self.a_rem) + len_i) % 3
-        b_head, b_body, b_rem = _split(self.b, k1)
-        k2 = min(-(len(b_rem) + len_j) % 3, len(self.c))
-        c_head, c_body, c_rem = _split(self.c, k2)
-        fmt1 = self.a_rem.replace(b"%", b"%%") + b"%d" + b_head.replace(b"%", b"%%")
-        fmt2 = b_rem.replace(b"%", b"%%") + b"%d" + c_head.replace(b"%", b"%%")
-        # The tail is the end of the payload, so it may carry "=" padding.
-        return fmt1, _b64(b_body, newline=False), fmt2, _b64(c_body + c_rem, newline=False)
+    def layout(self, len_i: int, len_j: int) -> _Layout:
+        """Return (B bytes ending i's group, fixed base64 of B, format for i >> 1, base64 of C)."""
+        key = (len_i, len_j)
+        if key not in self._layouts:
+            b_head, b_body, b_rem = _split(self.b, -(len(self.a_rem) + len_i) % 3)
+            c_head, c_body, c_rem = _split(self.c, min(-(len(b_rem) + len_j) % 3, len(self.c)))
+            fmt_j = _escape(b_rem) + b"%d" + _escape(c_head)
+            # The tail is the end of the payload, so it may carry "=" padding.
+            self._layouts[key] = (b_head, _b64(b_body, newline=False), fmt_j,
+                                  _b64(c_body + c_rem, newline=False))
+        return self._layouts[key]
+
+    def encode_i(self, i: int) -> bytes:
+        """Base64 of the 3-byte groups holding ``str(i)`` (from the end of the fixed prefix)."""
+        b_head = self.layout(len(str(i)), len(str(i >> 1)))[0]
+        return _b64(self.a_rem + b"%d" % i + b_head, newline=False)
+
+    def payload(self, i: int) -> str:
+        """Return the base64 payload for counter ``i`` (exactly what ``search`` hashes)."""
+        _, mid, fmt_j, tail = self.layout(len(str(i)), len(str(i >> 1)))
+        raw = self.prefix64 + self.encode_i(i) + mid + _b64(fmt_j % (i >> 1), newline=False) + tail
+        return raw.decode("ascii")
 
     def search(self, lo: int, hi: int) -> int | None:
         """Return the first i in [lo, hi) that solves the challenge, or ``None``."""
-        target, copy, b64 = self.target, self.base.copy, _b64
         for run_lo, run_hi in _runs(lo, hi):
-            fmt1, mid, fmt2, tail = self.layout(len(str(run_lo)), len(str(run_lo >> 1)))
-            for i in range(run_lo, run_hi):
-                h = copy()
-                h.update(b64(fmt1 % i, newline=False) + mid + b64(fmt2 % (i >> 1), newline=False) + tail)
-                # A 64-byte digest that equals the shorter target on its prefix sorts after it,
-                # so this is exactly the strict test digest[:len(target)] < target.
-                if h.digest() < target:
-                    return i
+            found = self._search_run(run_lo, run_hi)
+            if found is not None:
+                return found
         return None
 
-    def payload(self, i: int) -> str:
-        """Return the base64 payload for counter ``i`` (what ``search`` hashed)."""
-        fmt1, mid, fmt2, tail = self.layout(len(str(i)), len(str(i >> 1)))
-        raw = self.prefix64 + _b64(fmt1 % i, newline=False) + mid + _b64(fmt2 % (i >> 1), newline=False) + tail
-        return raw.decode("ascii")
+    def _low_digits(self, len_i: int, len_j: int) -> tuple[int, list[bytes]]:
+        """Split i into high digits and m low digits so the low ones start a base64 group.
+
+        Returns ``(m, table)`` with ``table[k]`` = base64 of the zero-padded low digits ``k``
+        plus the bytes of B that complete the group: a list index replaces per-attempt encoding.
+        """
+        key = (len_i, len_j)
+        if key not in self._tables:
+            m = (len(self.a_rem) + len_i - 1) % 3 + 1
+            b_head = self.layout(len_i, len_j)[0]
+            self._tables[key] = (m, [_b64(b"%0*d" % (m, k) + b_head, newline=False)
+                                     for k in range(10 ** m)])
+        return self._tables[key]
+
+    def _search_run(self, lo: int, hi: int) -> int | None:
+        """``search`` over a run where i and i >> 1 keep their digit counts."""
+        target, copy, b64 = self.target, self.base.copy, _b64
+        len_i = len(str(lo))
+        _, mid, fmt_j, tail = self.layout(len_i, len(str(lo >> 1)))
+        m, table = self._low_digits(len_i, len(str(lo >> 1)))
+        if len_i <= m:  # i < 1000: too few digits to split, encode each one
+            for i in range(lo, hi):
+                h = copy()
+                h.update(self.encode_i(i) + mid + b64(fmt_j % (i >> 1), newline=False) + tail)
+                if h.digest() < target:
+                    return i
+            return None
+        size: int = 10 ** m
+        fmt_hi = _escape(self.a_rem) + b"%d"
+        for block in range(lo // size, (hi - 1) // size + 1):
+            base = block * size
+            head = b64(fmt_hi % block, newline=False)
+            rows = [head + t for t in table]
+            k_lo, k_hi = max(lo - base, 0), min(hi - base, size)
+            # size is even, so i = base + k and i + 1 share i >> 1 for even k: encode it once.
+            for k in range(k_lo - (k_lo & 1), k_hi, 2):
+                suffix = mid + b64(fmt_j % ((base + k) >> 1), newline=False) + tail
+                if k >= k_lo:
+                    h = copy()
+                    h.update(rows[k])
+                    h.update(suffix)
+                    # A 64-byte digest that equals the shorter target on its prefix sorts after
+                    # it, so this is exactly the strict test digest[:len(target)] < target.
+                    if h.digest() < target:
+                        return base + k
+                if k + 1 < k_hi:
+                    h = copy()
+                    h.update(rows[k + 1])
+                    h.update(suffix)
+                    if h.digest() < target:
+                        return base + k + 1
+        return None
+
+
+_Layout = Tuple[bytes, bytes, bytes, bytes]
+
+
+def _escape(data: bytes) -> bytes:
+    """Make ``data`` literal inside a bytes %-format."""
+    return data.replace(b"%", b"%%")
 
 
 def _runs(lo: int, hi: int) -> Iterator[tuple[int, int]]:

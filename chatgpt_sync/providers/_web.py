@@ -167,7 +167,7 @@ class SentinelGrant:
 
 
 def _wall(detail: str, kind: str, status: int | None) -> BlockedError:
-    return BlockedError(f"chatgpt.com refused the anonymous session ({kind}): {detail}. {WALL_ADVICE}",
+    return BlockedError(f"chatgpt.com refused the anonymous session ({kind}): {detail.rstrip('. ')}. {WALL_ADVICE}",
                         kind=kind, status_code=status)
 
 

@@ -109,6 +109,10 @@ class ChatGpt(Provider):
                 conversation = Conversation.from_dict(conversation)
             else:
                 raise InvalidRequestError("conversation= must be a chatgpt_sync.Conversation (or its to_dict())")
+        if conversation is not None and conversation.conversation_id and not conversation.message_id:
+            raise InvalidRequestError(
+                "this Conversation has no message_id (the stream broke before the answer began), so it "
+                "cannot be continued; start a new conversation or resend the last message without it")
         solver = self.setting("turnstile_solver", params)
         if solver is not None and not callable(solver):
             raise InvalidRequestError("turnstile_solver must be a callable (dx, requirements_token) -> token")
@@ -169,6 +173,8 @@ class ChatGpt(Provider):
         """The opening step: session, sentinel, proof of work, then the conversation POST."""
         session = self._session(call, options["user_agent"])
         config = get_config(session.profile.user_agent)
+        if session.data_build:
+            config[6] = session.data_build  # the build the page announced, as a browser would report
         grant = request_sentinel(session, config, path=SENTINEL_PATH, timeout=call.timeout,
                                  turnstile_token=options["turnstile_token"],
                                  turnstile_solver=options["turnstile_solver"], pow_workers=options["pow_workers"])
