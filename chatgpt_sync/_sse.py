@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, cast
 
-__all__ = ["ServerSentEvent", "SSEDecoder", "iter_sse"]
+__all__ = ["ServerSentEvent", "SSEDecoder", "iter_sse", "event_batches"]
 
 _BOM = "\ufeff"
 
@@ -194,3 +194,15 @@ def iter_sse(chunks: Iterable[bytes]) -> Iterator[ServerSentEvent]:
         if events:
             yield from events
     yield from decoder.flush()
+
+
+def event_batches(chunks: Iterable[bytes]) -> Iterator[list[ServerSentEvent]]:
+    """The events of each chunk as one list, then what :meth:`SSEDecoder.flush` finds at the end.
+
+    One generator step per chunk instead of one per event: the cheaper shape for hot loops.
+    """
+    decoder = SSEDecoder()
+    feed = decoder.feed
+    for chunk in chunks:
+        yield feed(chunk)
+    yield decoder.flush()

@@ -270,3 +270,9 @@ def test_get_headers_follows_the_seed() -> None:
     assert OpenaiTemplate.get_headers(True, "k", {"X-A": "1"}) == {
         "Accept": "text/event-stream", "Content-Type": "application/json", "Authorization": "Bearer k", "X-A": "1"}
     assert OpenaiTemplate.get_headers(False) == {"Accept": "application/json", "Content-Type": "application/json"}
+
+
+def test_last_event_without_a_blank_line_is_not_lost() -> None:
+    from chatgpt_sync._sse import event_batches
+    body = b'data: {"a": 1}\n\ndata: {"b": 2}'
+    assert [e.data for batch in event_batches([body[:9], body[9:]]) for e in batch] == ['{"a": 1}', '{"b": 2}']

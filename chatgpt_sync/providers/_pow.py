@@ -242,20 +242,27 @@ def _runs(lo: int, hi: int) -> Iterator[tuple[int, int]]:
         lo = end
 
 
-def _worker(seed: str, difficulty: str, config: list[Any], index: int, workers: int,
-            start: int, stop: int, stop_flag: Any, results: Any) -> None:
-    """Search chunks ``index, index + workers, ...`` of [start, stop); report one result."""
-    plan = _Plan(seed, difficulty, config)
-    lo = start + index * WORKER_CHUNK
-    found: int | None = None
-    # Interleaved chunks keep every worker near the low end, like a sequential search would.
-    while lo < stop and not stop_flag.is_set():
+def _claim_and_search(plan: _Plan, start: int, stop: int, next_chunk: Any, stop_flag: Any) -> int | None:
+    """Search chunks taken from the shared counter until one solves, the range ends or another wins."""
+    while not stop_flag.is_set():
+        # Chunks are handed out in order, so a slow-starting worker simply takes fewer of them.
+        with next_chunk.get_lock():
+            chunk = next_chunk.value
+            next_chunk.value = chunk + 1
+        lo = start + chunk * WORKER_CHUNK
+        if lo >= stop:
+            return None
         found = plan.search(lo, min(lo + WORKER_CHUNK, stop))
         if found is not None:
             stop_flag.set()
-            break
-        lo += workers * WORKER_CHUNK
-    results.put(found)
+            return found
+    return None
+
+
+def _worker(seed: str, difficulty: str, config: list[Any], start: int, stop: int,
+            next_chunk: Any, stop_flag: Any, results: Any) -> None:
+    """Worker process body: search claimed chunks, then report the answer or ``None``."""
+    results.put(_claim_and_search(_Plan(seed, difficulty, config), start, stop, next_chunk, stop_flag))
 
 
 def _context() -> Any:
@@ -263,43 +270,47 @@ def _context() -> Any:
 
     "forkserver" where available: it forks from a clean single-threaded server, so it is safe
     in a threaded application (plain "fork" can deadlock on locks held by other threads) and
-    cheaper per start than "spawn". Elsewhere (Windows) "spawn", the only choice.
+    cheaper per start than "spawn". Elsewhere (Windows, macOS builds without it) "spawn".
+    Like any multiprocessing use, the main script needs an ``if __name__ == "__main__":`` guard.
     """
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
-def _fan_out(plan_args: tuple[str, str, list[Any]], start: int, stop: int, workers: int) -> int | None:
-    """Search [start, stop) with ``workers`` processes; all are stopped and joined on return."""
+def _fan_out(plan: _Plan, config: list[Any], seed: str, difficulty: str,
+             start: int, stop: int, workers: int) -> int | None:
+    """Search [start, stop) here and in ``workers - 1`` processes; all are gone on return."""
     ctx = _context()
-    stop_flag = ctx.Event()
-    results = ctx.Queue()
-    procs = [ctx.Process(target=_worker, args=(*plan_args, n, workers, start, stop, stop_flag, results),
-                         daemon=True, name=f"chatgpt_sync-pow-{n}") for n in range(workers)]
+    stop_flag, next_chunk, results = ctx.Event(), ctx.Value("q", 0), ctx.Queue()
+    procs = [ctx.Process(target=_worker, name=f"chatgpt_sync-pow-{n}", daemon=True,
+                         args=(seed, difficulty, config, start, stop, next_chunk, stop_flag, results))
+             for n in range(1, workers)]
     try:
         for proc in procs:
             proc.start()
+        # This process searches too, so no core idles while the children start up.
+        found = _claim_and_search(plan, start, stop, next_chunk, stop_flag)
         reported = 0
-        while reported < workers:
+        while found is None and reported < len(procs):
             try:
-                found = results.get(timeout=0.05)
+                answer = results.get(timeout=0.05)
             except queue.Empty:
-                if all(not p.is_alive() for p in procs) and results.empty():
-                    break  # a worker died without reporting; its range counts as searched
+                if not any(p.is_alive() for p in procs) and results.empty():
+                    break  # a child died without reporting: treat the range as searched
                 continue
             reported += 1
-            if found is not None:
-                return int(found)
-        return None
+            found = None if answer is None else int(answer)
+        return found
     finally:
         stop_flag.set()
+        # Children stop within one chunk; one still starting up is not worth waiting for.
+        deadline = time.monotonic() + 0.1
         for proc in procs:
-            proc.join(timeout=2.0)
+            proc.join(max(deadline - time.monotonic(), 0.0))
             if proc.is_alive():
                 proc.terminate()
                 proc.join()
         results.close()
-        results.join_thread()
 
 
 def _solve(seed: str, difficulty: str, config: Sequence[Any], max_attempts: int, workers: int) -> str:
@@ -312,8 +323,8 @@ def _solve(seed: str, difficulty: str, config: Sequence[Any], max_attempts: int,
     inline = max_attempts if workers == 1 else min(max_attempts, INLINE_ATTEMPTS)
     found = plan.search(0, inline)
     if found is None and inline < max_attempts:
-        # A plain list copy: workers get their own config, the caller's is never touched.
-        found = _fan_out((seed, difficulty, list(config)), inline, max_attempts, workers)
+        # A plain list copy is pickled for the children; the caller's list is never touched.
+        found = _fan_out(plan, list(config), seed, difficulty, inline, max_attempts, workers)
     if found is None:
         raise ProofOfWorkError(
             f"proof of work not solved: difficulty {difficulty!r}, {max_attempts} attempts")

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Generator, Mapping
 
 from .._messages import last_user_text
 from .._media import media_parts
-from .._sse import iter_sse
+from .._sse import event_batches
 from .._streaming import attach_progress
 from ..errors import BadRequestError, ChatGPTSyncError, InvalidRequestError, MissingAuthError, ResponseError
 from ..types import Chunk, FinishReason, ImageResponse, Usage
@@ -211,20 +211,38 @@ class OpenaiTemplate(Provider):
             response = core.open("POST", url, headers=headers, body=_encode(body), timeout=call.timeout,
                                  max_retries=call.max_retries, expect="sse", where=url)
         acc = ChoiceAccumulator()
+        parts = acc.parts
         loads = json.loads
         try:
-            for event in iter_sse(response.iter_bytes()):
-                data = event.data
-                if data == "[DONE]":
-                    response.drain()  # read to the end so the connection goes back to the pool
-                    break
-                if not data or data[0] != "{":
-                    continue  # keep-alive, empty or malformed line: nothing to show
-                try:
-                    chunk = loads(data)
-                except ValueError:
+            for events in event_batches(response.iter_bytes()):
+                for event in events:
+                    data = event.data
+                    if data == "[DONE]":
+                        response.drain()  # read to the end so the connection goes back to the pool
+                        break
+                    if not data or data[0] != "{":
+                        continue  # keep-alive, empty or malformed line: nothing to show
+                    try:
+                        chunk = loads(data)
+                    except ValueError:
+                        continue
+                    # Fast path for the common chunk: one choice, index 0, a delta with only text.
+                    choices = chunk.get("choices")
+                    if choices and len(choices) == 1:
+                        choice = choices[0]
+                        delta = choice.get("delta")
+                        if (delta and len(delta) == 1 and not choice.get("index")
+                                and choice.get("finish_reason") is None and not chunk.get("usage")):
+                            content = delta.get("content")
+                            if content.__class__ is str:
+                                if content:
+                                    parts.append(content)
+                                    yield content
+                                continue
+                    yield from acc.feed(chunk)
+                else:
                     continue
-                yield from acc.feed(chunk)
+                break
             yield from acc.finish()
         except ChatGPTSyncError as exc:
             attach_progress(exc, acc.text(), None)
