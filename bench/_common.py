@@ -69,7 +69,8 @@ def template_stream(provider: Any) -> str:
 def _content(chunk: Any) -> str | None:
     choices = chunk.choices
     if choices:
-        return choices[0].delta.content
+        content: str | None = choices[0].delta.content
+        return content
     return None
 
 
@@ -111,7 +112,8 @@ class ServerProcess:
         assert self.proc.stdin and self.proc.stdout
         self.proc.stdin.write("stats\n")
         self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
+        stats: dict[str, dict[str, int]] = json.loads(self.proc.stdout.readline())
+        return stats
 
     def opened(self, name: str) -> int:
         return self.stats()[name]["opened"]

@@ -172,7 +172,8 @@ def bench_imports(cfg: Config, env: dict[str, str], summary: Summary) -> dict[st
                 wall[name].append(elapsed * 1000)
     base_inner = median(inner["import requests"])
     base_wall = median(wall["import requests"])
-    rows, out = [], {}
+    rows: list[list[Any]] = []
+    out: dict[str, Any] = {}
     for name in cases:
         if name in failed:
             rows.append([name, "skipped", "", "", "", failed[name][:60]])
@@ -223,7 +224,8 @@ def bench_stream(cfg: Config, server: ServerProcess, targets: list[Target], summ
         for t in targets:
             t.close(clients[t.name])
     best_req, med_req = min(cpu["requests"]), median(cpu["requests"])
-    rows, out = [], {}
+    rows: list[list[Any]] = []
+    out: dict[str, Any] = {}
     for t in targets:
         best, med = min(cpu[t.name]), median(cpu[t.name])
         rows.append([t.name, f"{best:.0f}", f"{med:.0f}", f"{median(wall[t.name]):.0f}",
@@ -306,7 +308,8 @@ def bench_rss(cfg: Config, server: ServerProcess, names: list[str], env: dict[st
                 errors[name] = f"wrong text length {sample['chars']}"
             samples[name].append(sample)
     mib = 1024.0
-    out, rows = {}, []
+    out: dict[str, Any] = {}
+    rows: list[list[Any]] = []
     peak = {n: median([s["peak_kib"] for s in samples[n]]) / mib for n in names if samples[n]}
     for name in names:
         if not samples[name]:
@@ -324,7 +327,9 @@ def bench_rss(cfg: Config, server: ServerProcess, names: list[str], env: dict[st
     log(table(["process", "start MiB", "after import MiB", "peak MiB", "VmHWM MiB", "peak - requests MiB"], rows))
     if "OpenaiTemplate" in peak and "requests" in peak:
         delta = peak["OpenaiTemplate"] - peak["requests"]
-        peers = f"requests {peak['requests']:.1f} MiB" + (f", openai {peak['openai']:.1f} MiB" if "openai" in peak else "")
+        peers = f"requests {peak['requests']:.1f} MiB"
+        if "openai" in peak:
+            peers += f", openai {peak['openai']:.1f} MiB"
         summary.add(f"peak RSS, import + stream {cfg.tokens} tok", f"{peak['OpenaiTemplate']:.1f} MiB", peers,
                     f"{delta:+.1f} MiB", "<= +8 MiB vs requests", delta <= 8.0)
     return out
@@ -335,7 +340,8 @@ def bench_reuse(cfg: Config, server: ServerProcess, targets: list[Target], summa
     """Sequential streamed calls through one client: TCP connections the emulator accepted."""
     base = server.urls["small"]
     want = expected_text(1)
-    out, rows = {}, []
+    out: dict[str, Any] = {}
+    rows: list[list[Any]] = []
     for t in targets:
         client = t.make(base, None)
         before = server.opened("small")
@@ -417,7 +423,8 @@ def bench_throughput(cfg: Config, server: ServerProcess, targets: list[Target], 
         for t in targets:
             t.close(clients[t.name])
     best_req = max(rps["requests"])
-    rows, out = [], {}
+    rows: list[list[Any]] = []
+    out: dict[str, Any] = {}
     for t in targets:
         best = max(rps[t.name])
         rows.append([t.name, f"{best:.0f}", f"{median(rps[t.name]):.0f}", fmt(ratio(best, best_req)),
@@ -461,7 +468,7 @@ class SSLCounter:
                 counter.contexts += 1
             return orig_new(cls, *args, **kwargs)
 
-        ssl.SSLContext.load_verify_locations = load_verify_locations  # type: ignore[method-assign]
+        ssl.SSLContext.load_verify_locations = load_verify_locations  # type: ignore[method-assign,assignment]
         ssl.SSLContext.__new__ = staticmethod(new)  # type: ignore[assignment]
         return self
 
@@ -496,7 +503,7 @@ def _construct_series(cfg: Config, targets: list[Target], base: str, verify: str
 def _tls_context_counts(server: ServerProcess, targets: list[Target]) -> dict[str, Any]:
     base, ca = server.urls["tls"], server.ca_path
     want = expected_text(1)
-    out = {}
+    out: dict[str, Any] = {}
     for t in targets:
         before = server.opened("tls")
         calls = iter(range(TLS_REQUESTS))
@@ -527,7 +534,7 @@ def bench_construct(cfg: Config, server: ServerProcess, targets: list[Target], s
     """Build a client and make its first streamed request, N times; then count TLS context work."""
     http = _construct_series(cfg, targets, server.urls["small"], None)
     https = _construct_series(cfg, targets, server.urls["tls"], server.ca_path)
-    rows = []
+    rows: list[list[Any]] = []
     for t in targets:
         for scheme, data in (("http", http), ("https", https)):
             d = data[t.name]
@@ -574,8 +581,10 @@ def profile_stream(tokens: int) -> None:
         provider = OpenaiTemplate(base_url=base, api_key=API_KEY, timeout=TIMEOUT)
         session = requests.Session()
         report = io.StringIO()
-        for name, run in (("OpenaiTemplate.create_completion", lambda: template_stream(provider)),
-                          ("plain requests iter_lines", lambda: requests_stream(session, base))):
+        runs: list[tuple[str, Callable[[], str]]] = [
+            ("OpenaiTemplate.create_completion", lambda: template_stream(provider)),
+            ("plain requests iter_lines", lambda: requests_stream(session, base))]
+        for name, run in runs:
             run()  # warm-up
             profiler = cProfile.Profile()
             c0 = time.process_time()
@@ -584,7 +593,6 @@ def profile_stream(tokens: int) -> None:
             report.write(f"\n===== {name}: {tokens} tokens, {cpu * 1000:.0f} ms CPU under cProfile =====\n")
             stats = pstats.Stats(profiler, stream=report)
             stats.sort_stats("tottime").print_stats(22)
-        report.write(stream_layers(base, session, provider))
         provider.close()
         session.close()
     text = report.getvalue()
@@ -593,95 +601,6 @@ def profile_stream(tokens: int) -> None:
         fh.write(text)
     log(text)
     log(f"written to {os.path.relpath(PROFILE_OUT, ROOT)}")
-
-
-def _read_chunked_iter_bytes(self: Any) -> Any:
-    """Experiment only: _RequestsResponse.iter_bytes through urllib3's read_chunked generator."""
-    from chatgpt_sync._transport import READ_SIZE, _map_requests_error
-    from chatgpt_sync.errors import ChatGPTSyncError
-
-    self._set_idle_timeout()
-    raw = self._raw
-    try:
-        if raw.chunked and raw.supports_chunked_reads():
-            for chunk in raw.read_chunked(READ_SIZE, decode_content=True):
-                if chunk:
-                    yield chunk
-            self._eof = True
-            return
-        while True:
-            chunk = raw.read1(READ_SIZE, decode_content=True)
-            if not chunk:
-                self._eof = True
-                return
-            yield chunk
-    except ChatGPTSyncError:
-        raise
-    except Exception as exc:
-        raise _map_requests_error(exc) from exc
-
-
-def stream_layers(base: str, session: Any, provider: Any, runs: int = 5) -> str:
-    """CPU of each layer of our streaming path (best of ``runs``), as is and with read_chunked reads."""
-    from chatgpt_sync._sse import iter_sse
-    from chatgpt_sync._transport import RequestsTransport, _RequestsResponse
-    from chatgpt_sync.types import Timeout
-
-    from _common import MESSAGES, MODEL
-
-    body = json.dumps({"model": MODEL, "messages": MESSAGES, "stream": True,
-                       "stream_options": {"include_usage": True}}).encode()
-    headers = {"Authorization": f"Bearer {API_KEY}", "Content-Type": "application/json"}
-    transport, timeout = RequestsTransport(), Timeout()
-
-    def open_() -> Any:
-        return transport.send("POST", f"{base}/chat/completions", headers=headers, body=body, timeout=timeout)
-
-    def bytes_only() -> None:
-        response = open_()
-        for _ in response.iter_bytes():
-            pass
-        response.close()
-
-    def sse_only() -> None:
-        response = open_()
-        for _ in iter_sse(response.iter_bytes()):
-            pass
-        response.close()
-
-    def sse_json() -> None:
-        response = open_()
-        loads = json.loads
-        for event in iter_sse(response.iter_bytes()):
-            if event.data.startswith("{"):
-                loads(event.data)
-        response.close()
-
-    def best(fn: Callable[[], Any]) -> float:
-        fn()
-        samples = []
-        for _ in range(runs):
-            gc.collect()
-            c0 = time.process_time()
-            fn()
-            samples.append((time.process_time() - c0) * 1000)
-        return min(samples)
-
-    rows = []
-    original = _RequestsResponse.iter_bytes
-    try:
-        for label, variant in (("read1 loop (as is)", original), ("read_chunked (experiment)", _read_chunked_iter_bytes)):
-            _RequestsResponse.iter_bytes = variant  # type: ignore[method-assign]
-            rows += [[label, "transport iter_bytes only", f"{best(bytes_only):.0f}"],
-                     [label, "+ iter_sse", f"{best(sse_only):.0f}"],
-                     [label, "+ json.loads", f"{best(sse_json):.0f}"],
-                     [label, "full create_completion", f"{best(lambda: template_stream(provider)):.0f}"]]
-    finally:
-        _RequestsResponse.iter_bytes = original  # type: ignore[method-assign]
-        transport.close()
-    rows.append(["plain requests", "iter_lines + json.loads", f"{best(lambda: requests_stream(session, base)):.0f}"])
-    return "\n===== CPU ms per stream, by layer (best of %d, no profiler) =====\n%s\n" % (
-        runs, table(["reads", "layer", "CPU ms"], rows))
 
 
 # ------------------------------------------------------------------------------------------- main

@@ -217,17 +217,33 @@ class RequestsTransport:
         # Stateless: cookies belong to the caller's session object (e.g. a web session), not to a
         # connection pool that several conversations share.
         self.session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        # requests re-reads proxy variables and ~/.netrc on every request (~150 us, and a .netrc entry
+        # would replace our Bearer header with Basic auth); proxies are resolved once per host instead.
+        self.session.trust_env = False
+        self._env_proxies: dict[str, dict[str, str]] = {}
         adapter = _SharedContextAdapter(self._get_ssl_context, pool_connections=4, pool_maxsize=pool_size)
         self.session.mount("https://", adapter)
         self.session.mount("http://", adapter)
         self._proxies = {"http": proxy, "https": proxy} if proxy else None
+
+    def _proxies_for(self, url: str) -> dict[str, str] | None:
+        if self._proxies is not None:
+            return self._proxies
+        origin = url[:url.find("/", url.find("//") + 2)] if url.count("/") >= 3 else url
+        cached = self._env_proxies.get(origin)
+        if cached is None:
+            from requests.utils import get_environ_proxies
+            cached = dict(get_environ_proxies(url))
+            if len(self._env_proxies) < 256:
+                self._env_proxies[origin] = cached
+        return cached or None
 
     def _get_ssl_context(self) -> ssl.SSLContext:
         if self._ssl_context is None:
             with self._ssl_lock:
                 if self._ssl_context is None:
                     if self.verify is False:
-                        context = ssl.create_default_context()
+                        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # no CA store to load
                         context.check_hostname = False
                         context.verify_mode = ssl.CERT_NONE
                     else:
@@ -245,7 +261,7 @@ class RequestsTransport:
         try:
             response = self.session.request(
                 method, url, headers=dict(headers), data=body, stream=True,
-                timeout=(timeout.connect, timeout.read), proxies=self._proxies,
+                timeout=(timeout.connect, timeout.read), proxies=self._proxies_for(url),
                 verify=self.verify, allow_redirects=False,
             )
         except Exception as exc:

@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Literal, Mapping, Optional, Union
 
-from typing_extensions import NotRequired, TypedDict
+import sys
+
+if sys.version_info >= (3, 11):
+    from typing import NotRequired, TypedDict
+else:  # pragma: no cover - typing_extensions costs import time; only 3.10 needs it
+    from typing_extensions import NotRequired, TypedDict
 
 __all__ = [
     "Timeout", "TimeoutLike",

@@ -133,3 +133,16 @@ def test_model_aliases_and_default() -> None:
     assert Demo.get_model("large") == "big"
     with pytest.raises(InvalidRequestError):
         Demo.get_model("tiny")
+
+
+def test_environment_proxies_are_honoured_per_host(openai_server, monkeypatch) -> None:
+    from chatgpt_sync.errors import APIConnectionError
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there: a refused proxy
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    with pytest.raises(APIConnectionError):
+        list(OpenaiTemplate(base_url=openai_server.base_url, api_key=API_KEY, max_retries=0)
+             .create_completion("gpt-4o-mini", USER))
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    assert OpenaiTemplate(base_url=openai_server.base_url, api_key=API_KEY).create_completion(
+        "gpt-4o-mini", USER).text() == "Echo: hello world"

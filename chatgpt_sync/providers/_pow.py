@@ -12,7 +12,6 @@ import binascii
 import hashlib
 import json
 import multiprocessing
-import queue
 import random
 import time
 import uuid
@@ -45,7 +44,7 @@ _NAVIGATOR_KEYS = (
     "onLine\u2212true", "pdfViewerEnabled\u2212true", "maxTouchPoints\u22120",
     "language\u2212en-US", "vendor\u2212Google Inc.", "product\u2212Gecko",
     "productSub\u221220030107", "appCodeName\u2212Mozilla", "appName\u2212Netscape",
-    "deviceMemory\u22128", "vendorSub\u2212", "doNotTrack",
+    "deviceMemory\u22128", "vendorSub\u2212", "doNotTrack\u2212null",
 )
 _WINDOW_KEYS = (
     "onclick", "ondragend", "onpointerdown", "onbeforeinput", "onselectionchange",
@@ -242,27 +241,41 @@ def _runs(lo: int, hi: int) -> Iterator[tuple[int, int]]:
         lo = end
 
 
-def _claim_and_search(plan: _Plan, start: int, stop: int, next_chunk: Any, stop_flag: Any) -> int | None:
-    """Search chunks taken from the shared counter until one solves, the range ends or another wins."""
-    while not stop_flag.is_set():
-        # Chunks are handed out in order, so a slow-starting worker simply takes fewer of them.
-        with next_chunk.get_lock():
-            chunk = next_chunk.value
-            next_chunk.value = chunk + 1
-        lo = start + chunk * WORKER_CHUNK
-        if lo >= stop:
-            return None
+class _Shared:
+    """State shared by the searchers, all guarded by one lock."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.lock = ctx.Lock()
+        self.stop = ctx.Event()  # set once an answer is found
+        self.next_chunk = ctx.RawValue("q", 0)
+        self.busy = ctx.RawValue("q", 0)  # chunks claimed and not yet finished
+        self.answer = ctx.RawValue("q", -1)
+
+
+def _claim_and_search(plan: _Plan, shared: _Shared, start: int, stop: int) -> int | None:
+    """Search chunks taken in order from the shared counter until one solves or none is left."""
+    while not shared.stop.is_set():
+        # In-order hand-out: a slow-starting worker simply takes fewer chunks.
+        with shared.lock:
+            lo = start + shared.next_chunk.value * WORKER_CHUNK
+            if lo >= stop:
+                return None
+            shared.next_chunk.value += 1
+            shared.busy.value += 1
         found = plan.search(lo, min(lo + WORKER_CHUNK, stop))
+        with shared.lock:
+            shared.busy.value -= 1
+            if found is not None and shared.answer.value < 0:
+                shared.answer.value = found
         if found is not None:
-            stop_flag.set()
+            shared.stop.set()
             return found
     return None
 
 
-def _worker(seed: str, difficulty: str, config: list[Any], start: int, stop: int,
-            next_chunk: Any, stop_flag: Any, results: Any) -> None:
-    """Worker process body: search claimed chunks, then report the answer or ``None``."""
-    results.put(_claim_and_search(_Plan(seed, difficulty, config), start, stop, next_chunk, stop_flag))
+def _worker(seed: str, difficulty: str, config: list[Any], shared: _Shared, start: int, stop: int) -> None:
+    """Worker process body; the answer, if any, goes into ``shared``."""
+    _claim_and_search(_Plan(seed, difficulty, config), shared, start, stop)
 
 
 def _context() -> Any:
@@ -281,36 +294,34 @@ def _fan_out(plan: _Plan, config: list[Any], seed: str, difficulty: str,
              start: int, stop: int, workers: int) -> int | None:
     """Search [start, stop) here and in ``workers - 1`` processes; all are gone on return."""
     ctx = _context()
-    stop_flag, next_chunk, results = ctx.Event(), ctx.Value("q", 0), ctx.Queue()
+    shared = _Shared(ctx)
     procs = [ctx.Process(target=_worker, name=f"chatgpt_sync-pow-{n}", daemon=True,
-                         args=(seed, difficulty, config, start, stop, next_chunk, stop_flag, results))
-             for n in range(1, workers)]
+                         args=(seed, difficulty, config, shared, start, stop)) for n in range(1, workers)]
     try:
         for proc in procs:
             proc.start()
         # This process searches too, so no core idles while the children start up.
-        found = _claim_and_search(plan, start, stop, next_chunk, stop_flag)
-        reported = 0
-        while found is None and reported < len(procs):
-            try:
-                answer = results.get(timeout=0.05)
-            except queue.Empty:
-                if not any(p.is_alive() for p in procs) and results.empty():
-                    break  # a child died without reporting: treat the range as searched
-                continue
-            reported += 1
-            found = None if answer is None else int(answer)
+        found = _claim_and_search(plan, shared, start, stop)
+        # Then wait only for chunks still in flight, not for children that never got one.
+        while found is None:
+            with shared.lock:
+                if shared.answer.value >= 0:
+                    return int(shared.answer.value)
+                if shared.busy.value == 0:
+                    return None
+            if not any(proc.is_alive() for proc in procs):
+                return None  # a child died mid-chunk: count its range as searched
+            time.sleep(0.002)
         return found
     finally:
-        stop_flag.set()
-        # Children stop within one chunk; one still starting up is not worth waiting for.
-        deadline = time.monotonic() + 0.1
+        shared.stop.set()
+        # The answer is settled, so nothing a child still holds is needed: stop it now rather
+        # than wait out its chunk or its start-up. Nothing in it needs cleaning up.
         for proc in procs:
-            proc.join(max(deadline - time.monotonic(), 0.0))
             if proc.is_alive():
                 proc.terminate()
-                proc.join()
-        results.close()
+        for proc in procs:
+            proc.join()
 
 
 def _solve(seed: str, difficulty: str, config: Sequence[Any], max_attempts: int, workers: int) -> str:

@@ -12,7 +12,6 @@ construction; its transports (connection pools) are created under a lock and are
 
 from __future__ import annotations
 
-import difflib
 import os
 import threading
 import time
@@ -132,6 +131,7 @@ class Provider:
         unknown = sorted(set(given) - allowed)
         if not unknown:
             return
+        import difflib  # only for the error's suggestion; kept off the import path
         name = unknown[0]
         close = difflib.get_close_matches(name, sorted(allowed), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""

@@ -45,6 +45,7 @@ class RecordedRequest:
 class _CountingServer(ThreadingHTTPServer):
     daemon_threads = True  # a stalled handler must never keep the process alive
     allow_reuse_address = True
+    request_queue_size = 128  # the default 5 drops connects when 8 client threads open at once
 
     def __init__(self, emulator: EmulatorServer, handler: type[BaseHTTPRequestHandler],
                  ssl_context: ssl.SSLContext | None) -> None:
