@@ -295,11 +295,16 @@ def _fan_out(plan: _Plan, config: list[Any], seed: str, difficulty: str,
     """Search [start, stop) here and in ``workers - 1`` processes; all are gone on return."""
     ctx = _context()
     shared = _Shared(ctx)
-    procs = [ctx.Process(target=_worker, name=f"chatgpt_sync-pow-{n}", daemon=True,
-                         args=(seed, difficulty, config, shared, start, stop)) for n in range(1, workers)]
+    procs: list[Any] = []
     try:
-        for proc in procs:
-            proc.start()
+        for n in range(1, workers):
+            proc = ctx.Process(target=_worker, name=f"chatgpt_sync-pow-{n}", daemon=True,
+                               args=(seed, difficulty, config, shared, start, stop))
+            try:
+                proc.start()
+            except (AssertionError, OSError):
+                break  # e.g. inside a daemon process or out of processes: search with fewer
+            procs.append(proc)
         # This process searches too, so no core idles while the children start up.
         found = _claim_and_search(plan, shared, start, stop)
         # Then wait only for chunks still in flight, not for children that never got one.
