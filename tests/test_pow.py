@@ -9,6 +9,7 @@ import json
 import multiprocessing
 import random
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -129,10 +130,13 @@ def test_search_matches_naive_search(config: list[Any]) -> None:
         assert plan.search(lo, lo + 5_000) == naive
 
 
-@pytest.mark.parametrize("config", [VECTOR_CONFIG, configs()[2], configs()[9]])
-def test_search_every_start_and_stop(config: list[Any]) -> None:
+@pytest.mark.parametrize("pad", ["", "x", "xx"])
+def test_search_every_start_and_stop(pad: str) -> None:
     # Difficulty "8" passes half the digests: check every lo (odd and even, across the edges of
     # the low-digit blocks and of the digit-count runs) and a one-attempt window [lo, lo + 1).
+    # The three pads give the three base64 alignments of i, so every table size is used.
+    config = list(VECTOR_CONFIG)
+    config[1] += pad
     plan = _pow._Plan("e", "8", config)
     for first in (0, 995, 123_450, 199_990, 999_995, 2 * 10**6 - 6):
         window = range(first, first + 14)
@@ -140,6 +144,17 @@ def test_search_every_start_and_stop(config: list[Any]) -> None:
         for lo in window:
             assert plan.search(lo, first + 14) == next((i for i in hits if i >= lo), None)
             assert plan.search(lo, lo + 1) == (lo if lo in hits else None)
+
+
+def test_every_low_digit_table_size_is_exercised() -> None:
+    # The windows above (6- and 7-digit i) must hit every table size the search can pick.
+    sizes = set()
+    for pad in ("", "x", "xx"):
+        config = list(VECTOR_CONFIG)
+        config[1] += pad
+        plan = _pow._Plan("e", "8", config)
+        sizes |= {plan._low_digits(len_i, len_i - 1)[0] for len_i in (6, 7)}
+    assert sizes == {2, 3, 4}
 
 
 # -- produced tokens verify --------------------------------------------------------------------
@@ -255,6 +270,22 @@ def test_workers_solve_inline_when_easy() -> None:
     token = get_answer_token("easy", "0fffff", get_config(UA), workers=4)
     assert verify_answer_token(token, "easy", "0fffff")
     assert multiprocessing.active_children() == []
+
+
+def test_workers_fall_back_when_processes_cannot_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    class NoProcess:
+        def __init__(self, **kwargs: Any) -> None:
+            pass
+
+        def start(self) -> None:
+            raise OSError("no processes here")
+
+    real = multiprocessing.get_context("spawn")
+    fake = SimpleNamespace(Lock=real.Lock, Event=real.Event, RawValue=real.RawValue, Process=NoProcess)
+    monkeypatch.setattr(_pow, "_context", lambda: fake)
+    monkeypatch.setattr(_pow, "INLINE_ATTEMPTS", 0)
+    token = get_answer_token("fallback", "00fff", get_config(UA), workers=3, max_attempts=2_000_000)
+    assert verify_answer_token(token, "fallback", "00fff")
 
 
 # -- the verifier itself ---------------------------------------------------------------------------

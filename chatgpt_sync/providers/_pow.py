@@ -177,6 +177,8 @@ class _Plan:
         key = (len_i, len_j)
         if key not in self._tables:
             m = (len(self.a_rem) + len_i - 1) % 3 + 1
+            if m == 1 and len_i > 4:
+                m = 4  # a 10-entry table would make blocks too short to amortize their set-up
             b_head = self.layout(len_i, len_j)[0]
             self._tables[key] = (m, [_b64(b"%0*d" % (m, k) + b_head, newline=False)
                                      for k in range(10 ** m)])
