@@ -31,9 +31,7 @@ from .._transport import Response
 from ..errors import ChatGPTSyncError, InvalidRequestError, PermissionDeniedError
 from ..types import Chunk, Conversation
 from ._pow import get_answer_token, get_config, get_requirements_token
-from ._web import (
-    DEFAULT_USER_AGENT, BrowserProfile, TurnstileSolver, WebSession, _wall, init_session, request_sentinel,
-)
+from ._web import DEFAULT_USER_AGENT, WebSession, _wall, init_session, request_sentinel
 from ._web_stream import WebStreamDecoder
 from .base import CallSettings, Provider
 
@@ -229,7 +227,3 @@ def _gather(pieces: list[Chunk]) -> Generator[Chunk, None, None]:
                 yield text
         else:
             yield piece
-
-
-# The seed's helper names, importable from this module (CONTRACT.md).
-_ = (BrowserProfile, TurnstileSolver)
