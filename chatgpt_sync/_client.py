@@ -17,7 +17,7 @@ from ._redact import redact_headers
 from ._retry import DEFAULT_MAX_RETRIES, call_with_retry, parse_retry_after
 from ._transport import Response, Transport
 from .errors import (
-    APIStatusError, BlockedError, ChatGPTSyncError, RateLimitError, ResponseError, status_error_class,
+    BlockedError, ChatGPTSyncError, RateLimitError, ResponseError, status_error_class,
 )
 from .types import Timeout
 
@@ -197,6 +197,3 @@ def _read_limited(response: Response) -> bytes:
         pass  # a broken error body still yields the status error
     return b"".join(parts)
 
-
-def is_status_error(exc: BaseException, *codes: int) -> bool:
-    return isinstance(exc, APIStatusError) and exc.status_code in codes

@@ -8,6 +8,7 @@ a :class:`~chatgpt_sync.errors.BlockedError` that says what to do.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -182,7 +183,6 @@ def request_sentinel(session: WebSession, config: list[Any], *, path: str, timeo
     requirements = get_requirements_token(config)
     url = f"{session.base_url}{path}"
     try:
-        import json
         data = session.core.request_json("POST", url, headers=session.headers(),
                                          body=json.dumps({"p": requirements}).encode(), timeout=timeout,
                                          max_retries=0, where=url)

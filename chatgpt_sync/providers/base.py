@@ -218,9 +218,7 @@ class Provider:
                 core = self._cores.get(key)
                 if core is None:
                     if len(self._cores) >= MAX_CACHED_TRANSPORTS:
-                        _, oldest = next(iter(self._cores.items()))
-                        self._cores.pop(next(iter(self._cores)))
-                        oldest.close()
+                        self._cores.pop(next(iter(self._cores))).close()  # the oldest
                     transport = make_transport(call.transport, proxy=call.proxy, verify=call.verify,
                                                impersonate=call.impersonate)
                     core = HTTPCore(transport, sleep=call.sleep)
