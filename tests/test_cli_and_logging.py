@@ -66,3 +66,18 @@ def test_debug_log_redacts_the_key(openai_server) -> None:
     quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                            env={k: v for k, v in os.environ.items() if k != "CHATGPT_SYNC_LOG"})
     assert quiet.stderr == ""  # silent by default
+
+
+def test_output_piped_into_a_reader_that_stops_early_exits_quietly() -> None:
+    from chatgpt_sync.testing.openai_api import OpenAIEmulator
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHATGPT_SYNC_"))}
+    with OpenAIEmulator(stream_tokens=100_000) as server:  # far more than a pipe buffer holds
+        process = subprocess.Popen([sys.executable, "-m", "chatgpt_sync", "chat", "hi", "--base-url",
+                                    server.base_url, "--model", "gpt-4o-mini"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+        assert process.stdout is not None and process.stderr is not None
+        process.stdout.read(10)
+        process.stdout.close()  # like `| head -c 10`
+        err = process.stderr.read().decode()
+        assert process.wait(timeout=60) == 0
+    assert "Traceback" not in err
