@@ -17,40 +17,45 @@ from typing import TYPE_CHECKING, Any
 from . import _log  # noqa: F401  (configures the package logger)
 from ._version import __version__
 from .errors import (
-    APIConnectionError, APIStatusError, APITimeoutError, AuthenticationError, BlockedError,
-    ChatGPTSyncError, InternalServerError, InvalidRequestError, MissingAuthError, NotFoundError,
-    PermissionDeniedError, RateLimitError, ResponseError, TurnstileRequiredError,
+    APIConnectionError, APIError, APIStatusError, APITimeoutError, AuthenticationError, BadRequestError,
+    BlockedError, CertificateError, ChatGPTSyncError, ConflictError, InternalServerError, InvalidRequestError,
+    MissingAuthError, NotFoundError, OpenAIError, PermissionDeniedError, RateLimitError, ResponseError,
+    TurnstileRequiredError, UnprocessableEntityError,
 )
+from .providers import PROVIDERS
 from .types import (
-    ChoiceText, Conversation, FinishReason, ImageResponse, Reasoning, Refusal, Sources, Timeout,
-    TitleGeneration, ToolCalls, Usage,
+    ChoiceText, Conversation, FinishReason, ImageResponse, LogProbs, Reasoning, Refusal, ResponseMeta, Sources,
+    Timeout, TitleGeneration, ToolCalls, Usage,
 )
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # for type checkers only; at run time these load lazily from the registry
     from ._api import create_completion
     from ._streaming import Stream
     from .client import Client
     from .providers.chatgpt import ChatGpt
+    from .providers.chatgpt4o import Chatgpt4o
+    from .providers.gptalk import GPTalk
     from .providers.openai_template import OpenaiAPI, OpenaiTemplate
+    from .providers.retry import AllProvidersFailedError, RetryProvider
 
+# Lazily loaded names: every registered provider, plus the facade and helpers.
 _LAZY = {
-    "OpenaiTemplate": "providers.openai_template",
-    "OpenaiAPI": "providers.openai_template",
-    "ChatGpt": "providers.chatgpt",
+    **{name: "providers." + target.split(":")[0] for name, target in PROVIDERS.items()},
+    "AllProvidersFailedError": "providers.retry",
     "Client": "client",
     "create_completion": "_api",
     "Stream": "_streaming",
 }
 
-__all__ = [
-    "__version__",
-    "ChatGpt", "OpenaiTemplate", "OpenaiAPI", "Client", "create_completion", "Stream", "Timeout",
-    "FinishReason", "Usage", "Conversation", "TitleGeneration", "ToolCalls", "Reasoning",
-    "ImageResponse", "Sources", "Refusal", "ChoiceText",
-    "ChatGPTSyncError", "InvalidRequestError", "MissingAuthError", "APIStatusError",
-    "AuthenticationError", "PermissionDeniedError", "NotFoundError", "RateLimitError",
-    "InternalServerError", "BlockedError", "TurnstileRequiredError", "APIConnectionError",
-    "APITimeoutError", "ResponseError",
+__all__ = [  # sorted (str.casefold); tests/test_exports.py checks it against the registry
+    "__version__", "AllProvidersFailedError", "APIConnectionError", "APIError", "APIStatusError",
+    "APITimeoutError", "AuthenticationError", "BadRequestError", "BlockedError", "CertificateError", "ChatGpt",
+    "Chatgpt4o", "ChatGPTSyncError", "ChoiceText", "Client", "ConflictError", "Conversation",
+    "create_completion", "FinishReason", "GPTalk", "ImageResponse", "InternalServerError",
+    "InvalidRequestError", "LogProbs", "MissingAuthError", "NotFoundError", "OpenaiAPI", "OpenAIError",
+    "OpenaiTemplate", "PermissionDeniedError", "RateLimitError", "Reasoning", "Refusal", "ResponseError",
+    "ResponseMeta", "RetryProvider", "Sources", "Stream", "Timeout", "TitleGeneration", "ToolCalls",
+    "TurnstileRequiredError", "UnprocessableEntityError", "Usage",
 ]
 
 

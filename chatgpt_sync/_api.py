@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from ._log import logger
 from ._streaming import Stream
 from .errors import InvalidRequestError
-from .providers import get_provider
+from .providers import default_provider, get_provider, providers_for
 
 
 def create_completion(model: str, messages: Any, stream: bool = False, *, provider: Any = None,
                       **kwargs: Any) -> Stream:
     """Call ``provider`` (a class, an instance, or a registry name such as "ChatGpt").
 
-    Without one: ``OpenaiTemplate`` when ``base_url`` is given, ``OpenaiAPI`` when ``OPENAI_API_KEY``
-    is set; otherwise an error that says how to choose.
+    Without one: ``OpenaiTemplate`` when ``base_url`` is given, ``OpenaiAPI`` when an API key is given
+    or ``OPENAI_API_KEY`` is set; otherwise the working providers that list ``model``, tried in turn
+    through :class:`~chatgpt_sync.RetryProvider`. If none serves it, an error says how to choose.
     """
     if provider is None:
-        if kwargs.get("base_url") or kwargs.get("api_base"):
-            provider = "OpenaiTemplate"
-        elif kwargs.get("api_key") or os.environ.get("OPENAI_API_KEY"):
-            provider = "OpenaiAPI"
-        else:
+        provider = default_provider(kwargs)
+    if provider is None:
+        candidates = providers_for(model) if isinstance(model, str) and model else []
+        if not candidates:
             raise InvalidRequestError(
-                'no provider chosen: pass provider="ChatGpt" (anonymous chatgpt.com), '
-                'base_url="http://host/v1" (any OpenAI-compatible server), or set OPENAI_API_KEY')
+                f"no provider chosen, and no working provider lists the model {model!r}: pass "
+                'provider="ChatGpt" (anonymous chatgpt.com), base_url="http://host/v1" (any OpenAI-compatible '
+                "server), or set OPENAI_API_KEY; `chatgpt-sync providers` lists the providers and their models")
+        logger.debug("model %r is served by %s", model, ", ".join(c.__name__ for c in candidates))
+        if len(candidates) == 1:
+            provider = candidates[0]
+        else:
+            provider = get_provider("RetryProvider")(candidates)
     result: Stream = get_provider(provider).create_completion(model, messages, stream, **kwargs)
     return result

@@ -15,15 +15,19 @@ from typing import Any, Callable, Mapping
 from ._log import logger
 from ._redact import redact_headers
 from ._retry import DEFAULT_MAX_RETRIES, call_with_retry, parse_retry_after
-from ._transport import Response, Transport
+from ._transport import BufferedResponse, Response, Transport
 from .errors import (
-    BlockedError, ChatGPTSyncError, RateLimitError, ResponseError, status_error_class,
+    APIStatusError, BlockedError, ChatGPTSyncError, RateLimitError, ResponseError, status_error_class,
 )
 from .types import Timeout
 
-__all__ = ["HTTPCore", "error_from_response", "looks_like_html", "server_message"]
+__all__ = ["HTTPCore", "error_from_response", "looks_like_html", "server_message", "is_event_stream",
+           "SkippedLines"]
 
 ERROR_BODY_LIMIT = 64 * 1024
+# A JSON answer to a stream request (servers that do not stream) is read whole, up to this size.
+NON_STREAM_BODY_LIMIT = 16 * 1024 * 1024
+_SSE_STARTS = (b"data:", b"event:", b"id:", b"retry:", b":")
 
 # Markers of the challenge and wall pages anti-bot services serve where an API answer was expected.
 _CHALLENGE_MARKERS = (
@@ -122,10 +126,93 @@ def error_from_response(status: int, headers: Mapping[str, str], raw_body: bytes
     hint = _STATUS_HINTS.get(status) or ("the server failed; it was retried" if status >= 500 else "")
     message = f"{where} returned HTTP {status}" + (f": {detail}" if detail else "") + (f" ({hint})" if hint else "")
     cls = status_error_class(status)
-    kwargs: dict[str, Any] = {"status_code": status, "headers": headers, "body": body, "request_id": request_id}
+    kwargs: dict[str, Any] = {"status_code": status, "headers": headers, "body": body, "request_id": request_id,
+                              "detail": detail or None, "response_text": text}
     if cls is RateLimitError:
         return RateLimitError(message, retry_after=parse_retry_after(headers), **kwargs)
     return cls(message, **kwargs)
+
+
+def is_event_stream(headers: Mapping[str, str]) -> bool:
+    return "text/event-stream" in headers.get("content-type", "").lower()
+
+
+def redirect_error(status: int, headers: Mapping[str, str], *, where: str) -> APIStatusError:
+    """A redirect is an answer we cannot use: following it would turn a POST into a GET and lose the
+    body (or replay it somewhere the caller never named), so it is reported with where it points."""
+    location = headers.get("location") or "(no Location header)"
+    message = (f"{where} answered HTTP {status}, a redirect to {location}; redirects are not followed "
+               f"(a redirected POST loses its body): set base_url to the address the server points to")
+    return APIStatusError(message, status_code=status, headers=headers, body={"location": location},
+                          request_id=headers.get("x-request-id"))
+
+
+def _json_error(payload: Any) -> Any:
+    """The error object of an error-shaped JSON body (``{"error": ...}``), else None."""
+    if isinstance(payload, list) and len(payload) == 1:
+        payload = payload[0]  # some servers wrap the error in a one-element list
+    if isinstance(payload, dict) and payload.get("error") and not payload.get("choices"):
+        return payload["error"]
+    return None
+
+
+def settle_non_stream(response: Response, *, where: str) -> Response:
+    """What a stream request got when the answer is not declared an event stream (DESIGN rule 10).
+
+    The body is read whole (bounded) and judged: an event stream under another content type (or
+    none) is passed on as one; JSON is passed on for the provider to use (a server that does not
+    stream may answer with a whole completion), unless it is an error object; an HTML page is a
+    wall; an empty body or plain text is an unusable answer. Never a silently empty answer.
+    """
+    status, headers = response.status_code, response.headers
+    try:
+        body = _read_limited(response, NON_STREAM_BODY_LIMIT, strict=True)
+    finally:
+        response.close()
+    content_type = headers.get("content-type", "") or "no content type"
+    head = body.lstrip()[:64]
+    if looks_like_html(headers.get("content-type", ""), body):
+        raise blocked_error(status, body, where=where)
+    if not head:
+        raise ResponseError(f"{where} answered HTTP {status} with an empty body ({content_type}) where an "
+                            f"event stream was expected", body="")
+    if head.startswith(_SSE_STARTS) and "json" not in content_type:
+        return BufferedResponse(status, {**headers, "content-type": "text/event-stream"}, body, response.url)
+    text = body.decode("utf-8", "replace")
+    try:
+        payload = json.loads(text)
+    except ValueError:
+        raise ResponseError(f"{where} answered HTTP {status} with {content_type} where an event stream was "
+                            f"expected: {text.strip()[:200]!r}", body=text[:2000]) from None
+    error = _json_error(payload)
+    if error is not None:
+        raise ResponseError(f"{where} answered the stream request with an error: {server_message(payload)}",
+                            body=error)
+    return BufferedResponse(status, {**headers, "content-type": "application/json"}, body, response.url)
+
+
+class SkippedLines:
+    """Malformed data lines a stream decoder skipped: logged (the first few), counted, and quoted in
+    the error when nothing usable arrived, so a bad line is never dropped without a word."""
+
+    LOGGED = 3
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.count = 0
+        self.first: str | None = None
+
+    def add(self, data: str) -> None:
+        self.count += 1
+        if self.first is None:
+            self.first = data[:200]
+        if self.count <= self.LOGGED:
+            logger.warning("%s: skipped a data line that is not a JSON object: %r", self.where, data[:200])
+
+    def summary(self) -> str:
+        if not self.count:
+            return ""
+        return f"; {self.count} malformed data line(s) were skipped, the first: {self.first!r}"
 
 
 class HTTPCore:
@@ -149,6 +236,11 @@ class HTTPCore:
             response = self.transport.send(method, url, headers=headers, body=body, timeout=timeout,
                                            stream=expect == "sse")
             status = response.status_code
+            if 300 <= status < 400 and expect != "any":
+                response.close()
+                raise redirect_error(status, response.headers, where=where)
+            if expect == "sse" and status < 400 and not is_event_stream(response.headers):
+                return settle_non_stream(response, where=where)
             if status >= 400 or (expect != "any" and "text/html" in response.headers.get("content-type", "")):
                 try:
                     raw = _read_limited(response)
@@ -166,6 +258,14 @@ class HTTPCore:
                      timeout: Timeout, max_retries: int = DEFAULT_MAX_RETRIES,
                      where: str = "the server") -> Any:
         """Open, read the whole body and parse it as JSON (ResponseError when it is not JSON)."""
+        return self.request_json_with_headers(method, url, headers=headers, body=body, timeout=timeout,
+                                              max_retries=max_retries, where=where)[0]
+
+    def request_json_with_headers(self, method: str, url: str, *, headers: Mapping[str, str],
+                                  body: bytes | None = None, timeout: Timeout,
+                                  max_retries: int = DEFAULT_MAX_RETRIES,
+                                  where: str = "the server") -> tuple[Any, dict[str, str]]:
+        """:meth:`request_json`, also giving the response headers (request ids, rate-limit state)."""
         response = self.open(method, url, headers=headers, body=body, timeout=timeout,
                              max_retries=max_retries, expect="json", where=where)
         try:
@@ -174,26 +274,36 @@ class HTTPCore:
             response.close()
         if looks_like_html(response.headers.get("content-type", ""), raw):
             raise blocked_error(response.status_code, raw, where=where)
+        if not raw.strip():
+            raise ResponseError(f"{where} answered HTTP {response.status_code} with an empty body where JSON "
+                                f"was expected", body="")
         try:
-            return json.loads(raw)
+            return json.loads(raw), response.headers
         except ValueError as exc:
             excerpt = raw[:200].decode("utf-8", "replace")
-            raise ResponseError(f"{where} returned a body that is not JSON: {excerpt!r}", body=excerpt) from exc
+            content_type = response.headers.get("content-type") or "no content type"
+            raise ResponseError(f"{where} returned a body that is not JSON ({content_type}): {excerpt!r}",
+                                body=excerpt) from exc
 
     def close(self) -> None:
         self.transport.close()
 
 
-def _read_limited(response: Response) -> bytes:
+def _read_limited(response: Response, limit: int = ERROR_BODY_LIMIT, *, strict: bool = False) -> bytes:
+    """Up to ``limit`` bytes of the body. Not ``strict``: a broken error body still gives the status
+    error. ``strict``: a body that breaks or exceeds the limit raises."""
     parts: list[bytes] = []
     size = 0
     try:
         for chunk in response.iter_bytes():
             parts.append(chunk)
             size += len(chunk)
-            if size >= ERROR_BODY_LIMIT:
+            if size >= limit:
+                if strict:
+                    raise ResponseError(f"the answer is larger than {limit} bytes and is not an event stream")
                 break
     except ChatGPTSyncError:
-        pass  # a broken error body still yields the status error
+        if strict:
+            raise
     return b"".join(parts)
 

@@ -12,13 +12,13 @@ import json
 import time
 from typing import Any, ClassVar, Iterator, List, Optional
 
-from .types import Conversation, ImageResponse, Usage
+from .types import Conversation, ImageResponse, ResponseMeta, Usage
 
 __all__ = [
     "ClientObject", "Function", "ChatCompletionMessageToolCall", "ChatCompletionMessage", "Choice",
     "CompletionUsage", "ChatCompletion", "ChoiceDeltaToolCallFunction", "ChoiceDeltaToolCall",
     "ChoiceDelta", "ChunkChoice", "ChatCompletionChunk", "Model", "SyncPage", "Image", "ImagesResponse",
-    "Details",
+    "Details", "RawResponse",
 ]
 
 
@@ -52,13 +52,24 @@ class ClientObject:
             out[name] = _plain(value, exclude_none)
         return out
 
-    def model_dump(self, *, exclude_none: bool = False, **_ignored: Any) -> dict[str, Any]:
-        """Same as :meth:`to_dict` (the pydantic name openai-python code calls)."""
-        return self.to_dict(exclude_none=exclude_none)
+    def model_dump(self, *, exclude_none: bool = False, exclude_unset: bool = False,
+                   **_ignored: Any) -> dict[str, Any]:
+        """Same as :meth:`to_dict` (the pydantic name openai-python code calls).
+
+        ``exclude_unset`` leaves out what the server did not send; here every ``None`` is unset, so
+        it is the same as ``exclude_none`` (a tool-call message then has no ``content`` key, which
+        this SDK and the API accept back)."""
+        return self.to_dict(exclude_none=exclude_none or exclude_unset)
 
     def model_dump_json(self, *, indent: int | None = None, exclude_none: bool = False,
-                        **_ignored: Any) -> str:
-        return json.dumps(self.to_dict(exclude_none=exclude_none), indent=indent, ensure_ascii=False)
+                        exclude_unset: bool = False, **_ignored: Any) -> str:
+        return json.dumps(self.model_dump(exclude_none=exclude_none, exclude_unset=exclude_unset),
+                          indent=indent, ensure_ascii=False)
+
+    def to_json(self, *, indent: int | None = 2, exclude_none: bool = False,
+                exclude_unset: bool = True) -> str:
+        """JSON text, as openai-python's ``to_json()`` (indented, unset fields left out by default)."""
+        return self.model_dump_json(indent=indent, exclude_none=exclude_none, exclude_unset=exclude_unset)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -71,6 +82,15 @@ class ClientObject:
         parts = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields
                           if not (name in self._optional and getattr(self, name) is None))
         return f"{type(self).__name__}({parts})"
+
+
+def _attrs(value: Any) -> Any:
+    """Nested JSON read by attribute: dicts become Details, lists keep their order."""
+    if isinstance(value, dict):
+        return Details(value)
+    if isinstance(value, list):
+        return [_attrs(item) for item in value]
+    return value
 
 
 class Details(ClientObject):
@@ -86,7 +106,7 @@ class Details(ClientObject):
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):  # private and dunder lookups (copy, pickle) must not recurse
             raise AttributeError(name)
-        return self._data.get(name)
+        return _attrs(self._data.get(name))
 
     def to_dict(self, *, exclude_none: bool = False) -> dict[str, Any]:
         return {k: v for k, v in self._data.items() if not (exclude_none and v is None)}
@@ -129,10 +149,10 @@ class ChatCompletionMessageToolCall(ClientObject):
 class ChatCompletionMessage(ClientObject):
     """The assistant's message. ``content`` is None for a tool-call or refusal answer."""
 
-    __slots__ = ("content", "refusal", "role", "tool_calls", "reasoning_content")
+    __slots__ = ("content", "refusal", "role", "tool_calls", "reasoning_content", "parsed")
     _fields = ("content", "refusal", "role", "annotations", "audio", "function_call", "tool_calls",
-               "reasoning_content")
-    _optional = frozenset({"reasoning_content"})
+               "reasoning_content", "parsed")
+    _optional = frozenset({"reasoning_content", "parsed"})
     annotations: ClassVar[None] = None
     audio: ClassVar[None] = None
     function_call: ClassVar[None] = None
@@ -145,17 +165,19 @@ class ChatCompletionMessage(ClientObject):
         self.role = role
         self.tool_calls = tool_calls
         self.reasoning_content = reasoning_content
+        self.parsed: Any = None  # set by chat.completions.parse(): the content as the given model
 
 
 class Choice(ClientObject):
-    __slots__ = ("index", "message", "finish_reason")
+    __slots__ = ("index", "message", "finish_reason", "logprobs")
     _fields = ("finish_reason", "index", "logprobs", "message")
-    logprobs: ClassVar[None] = None
 
-    def __init__(self, index: int, message: ChatCompletionMessage, finish_reason: Optional[str]) -> None:
+    def __init__(self, index: int, message: ChatCompletionMessage, finish_reason: Optional[str],
+                 logprobs: Optional[Details] = None) -> None:
         self.index = index
         self.message = message
         self.finish_reason = finish_reason
+        self.logprobs = logprobs
 
 
 class CompletionUsage(ClientObject):
@@ -186,20 +208,24 @@ class CompletionUsage(ClientObject):
 class ChatCompletion(ClientObject):
     """A whole answer. ``conversation`` (an extension) is set by providers that have one (ChatGPT web)."""
 
-    __slots__ = ("id", "choices", "created", "model", "usage", "conversation")
+    __slots__ = ("id", "choices", "created", "model", "usage", "conversation", "system_fingerprint",
+                 "_request_id")
     _fields = ("id", "choices", "created", "model", "object", "system_fingerprint", "usage", "conversation")
     _optional = frozenset({"conversation"})
     object: ClassVar[str] = "chat.completion"
-    system_fingerprint: ClassVar[None] = None
 
-    def __init__(self, id: str, choices: List[Choice], created: int, model: str,  # noqa: A002
-                 usage: Optional[CompletionUsage] = None, conversation: Optional[Conversation] = None) -> None:
+    def __init__(self, id: Optional[str], choices: List[Choice], created: Optional[int],  # noqa: A002
+                 model: Optional[str], usage: Optional[CompletionUsage] = None,
+                 conversation: Optional[Conversation] = None, system_fingerprint: Optional[str] = None,
+                 request_id: Optional[str] = None) -> None:
         self.id = id
         self.choices = choices
         self.created = created
         self.model = model
         self.usage = usage
         self.conversation = conversation
+        self.system_fingerprint = system_fingerprint
+        self._request_id = request_id  # openai-python's name: the server's x-request-id
 
     def to_dict(self, *, exclude_none: bool = False) -> dict[str, Any]:
         out = super().to_dict(exclude_none=exclude_none)
@@ -261,43 +287,69 @@ class ChoiceDelta(ClientObject):
 class ChunkChoice(ClientObject):
     """A choice in a chunk (openai-python's ``chat_completion_chunk.Choice``)."""
 
-    __slots__ = ("index", "delta", "finish_reason")
+    __slots__ = ("index", "delta", "finish_reason", "logprobs")
     _fields = ("delta", "finish_reason", "index", "logprobs")
-    logprobs: ClassVar[None] = None
 
-    def __init__(self, index: int, delta: ChoiceDelta, finish_reason: Optional[str] = None) -> None:
+    def __init__(self, index: int, delta: ChoiceDelta, finish_reason: Optional[str] = None,
+                 logprobs: Optional[Details] = None) -> None:
         self.index = index
         self.delta = delta
         self.finish_reason = finish_reason
+        self.logprobs = logprobs
 
 
 class ChatCompletionChunk(ClientObject):
     """One streamed event. A usage-only chunk has ``choices == []`` and ``usage`` set."""
 
-    __slots__ = ("id", "choices", "created", "model", "usage")
+    __slots__ = ("id", "choices", "created", "model", "usage", "system_fingerprint")
     _fields = ("id", "choices", "created", "model", "object", "system_fingerprint", "usage")
     object: ClassVar[str] = "chat.completion.chunk"
-    system_fingerprint: ClassVar[None] = None
 
-    def __init__(self, id: str, choices: List[ChunkChoice], created: int, model: str,  # noqa: A002
-                 usage: Optional[CompletionUsage] = None) -> None:
+    def __init__(self, id: Optional[str], choices: List[ChunkChoice], created: Optional[int],  # noqa: A002
+                 model: Optional[str], usage: Optional[CompletionUsage] = None,
+                 system_fingerprint: Optional[str] = None) -> None:
         self.id = id
         self.choices = choices
         self.created = created
         self.model = model
         self.usage = usage
+        self.system_fingerprint = system_fingerprint
 
 
 # ------------------------------------------------------------------------ models and images
 class Model(ClientObject):
-    __slots__ = ("id", "created", "owned_by")
-    _fields = ("id", "created", "object", "owned_by")
-    object: ClassVar[str] = "model"
+    """A model as the server listed it: ``id``, ``created``, ``owned_by``, ``object``, and any other
+    field the server sent, readable by attribute (``None`` when the server did not send it)."""
 
-    def __init__(self, id: str, created: int, owned_by: str) -> None:  # noqa: A002
+    __slots__ = ("id", "created", "owned_by", "object", "_extra")
+    _fields = ("id", "created", "object", "owned_by")
+    _optional = frozenset({"created", "owned_by"})
+
+    def __init__(self, id: str, created: Optional[int] = None, owned_by: Optional[str] = None,  # noqa: A002
+                 object: str = "model", extra: Optional[dict[str, Any]] = None) -> None:  # noqa: A002
         self.id = id
         self.created = created
         self.owned_by = owned_by
+        self.object = object
+        self._extra = extra or {}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Model:
+        extra = {k: v for k, v in data.items() if k not in ("id", "created", "owned_by", "object")}
+        created = data.get("created")
+        owned_by = data.get("owned_by")
+        return cls(str(data.get("id", data.get("name", ""))), created if isinstance(created, int) else None,
+                   owned_by if isinstance(owned_by, str) else None, str(data.get("object") or "model"), extra)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _attrs(self._extra.get(name))
+
+    def to_dict(self, *, exclude_none: bool = False) -> dict[str, Any]:
+        out = super().to_dict(exclude_none=exclude_none)
+        out.update({k: v for k, v in self._extra.items() if not (exclude_none and v is None)})
+        return out
 
 
 class SyncPage(ClientObject):
@@ -363,3 +415,27 @@ class ImagesResponse(ClientObject):
                 else:
                     data.append(Image(url=url, revised_prompt=revised))
         return cls(created, data)
+
+
+class RawResponse:
+    """The HTTP side of an answer (openai-python's ``with_raw_response`` object and ``stream.response``):
+    ``status_code``, ``headers`` (secret ones redacted), ``request_id``; ``parse()`` gives the result."""
+
+    def __init__(self, status_code: Optional[int], headers: dict[str, str], request_id: Optional[str]) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.request_id = request_id
+        self.parsed: Any = None
+
+    @classmethod
+    def from_meta(cls, meta: Optional[ResponseMeta]) -> RawResponse:
+        if meta is None:
+            return cls(None, {}, None)
+        return cls(meta.status_code, dict(meta.headers or {}), meta.request_id)
+
+    def parse(self) -> Any:
+        """The ChatCompletion (or, for ``stream=True``, the ChatCompletionStream)."""
+        return self.parsed
+
+    def __repr__(self) -> str:
+        return f"<RawResponse [{self.status_code}] request_id={self.request_id!r}>"

@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 
 from .errors import InvalidRequestError
 
-__all__ = ["validate_messages", "content_text", "last_user_text"]
+__all__ = ["validate_messages", "content_text", "last_user_text", "messages_as_dicts", "message_as_dict"]
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 PART_TYPES = frozenset({"text", "image_url", "input_audio", "file"})
@@ -22,7 +22,13 @@ def _check_part(where: str, part: Any) -> None:
         raise InvalidRequestError(f"{where}.text must be a string")
     if kind == "image_url":
         image = part.get("image_url")
-        url = image.get("url") if isinstance(image, Mapping) else image
+        if isinstance(image, str):
+            # OpenAI answers 400 to a bare string; show the shape it wants, with the caller's URL in it.
+            shown = image if len(image) <= 80 else image[:60] + "..."
+            raise InvalidRequestError(
+                f'{where}.image_url must be an object, not a string: write '
+                f'{{"type": "image_url", "image_url": {{"url": "{shown}"}}}}')
+        url = image.get("url") if isinstance(image, Mapping) else None
         if not isinstance(url, str) or not url:
             raise InvalidRequestError(f'{where}.image_url must be {{"url": "<http(s) or data URL>"}}')
 
@@ -36,16 +42,19 @@ def validate_messages(messages: Any) -> list[dict[str, Any]]:
     if not messages:
         raise InvalidRequestError("messages is empty: send at least one message")
     checked: list[dict[str, Any]] = []
-    for i, message in enumerate(messages):
+    for i, message in enumerate(messages_as_dicts(messages)):
         where = f"messages[{i}]"
         if not isinstance(message, Mapping):
             raise InvalidRequestError(f"{where} must be a dict with 'role' and 'content', got {type(message).__name__}")
         role = message.get("role")
         if role not in ROLES:
             raise InvalidRequestError(f"{where}.role must be one of {sorted(ROLES)}, got {role!r}")
-        if "content" not in message:
+        calls = role == "assistant" and bool(message.get("tool_calls") or message.get("function_call"))
+        if "content" not in message and not calls:
+            # An assistant message with tool calls may leave content out (what model_dump(exclude_none=True)
+            # of an openai-python answer gives); every other message must say what it says.
             raise InvalidRequestError(f"{where} has no 'content'")
-        content = message["content"]
+        content = message.get("content")
         if content is None:
             if not (role == "assistant" and (message.get("tool_calls") or message.get("function_call"))):
                 raise InvalidRequestError(f"{where}.content is None; only an assistant message with tool_calls may omit it")
@@ -59,6 +68,45 @@ def validate_messages(messages: Any) -> list[dict[str, Any]]:
             raise InvalidRequestError(f"{where} is a tool message without a 'tool_call_id'")
         checked.append(dict(message))
     return checked
+
+
+# The fields of a chat message the API takes back; an answer object converted to a message keeps these.
+MESSAGE_FIELDS = ("role", "content", "name", "tool_calls", "tool_call_id", "function_call", "refusal", "audio")
+
+
+def message_as_dict(message: Any) -> Any:
+    """A message given as an object (an answer's ``message``: pydantic, ours, or any object with the
+    attributes) as a dict of the fields the API takes back; dicts and anything else pass through."""
+    if isinstance(message, Mapping) or isinstance(message, (str, bytes)):
+        return message
+    dump = getattr(message, "model_dump", None) or getattr(message, "to_dict", None)
+    data: Any = dump() if callable(dump) else None
+    if not isinstance(data, Mapping):
+        if not hasattr(message, "role"):
+            return message  # not message-like: validation names it
+        data = {name: getattr(message, name, None) for name in MESSAGE_FIELDS}
+    converted = {k: v for k, v in data.items() if k in MESSAGE_FIELDS and v is not None}
+    if converted.get("tool_calls"):
+        converted["tool_calls"] = [_plain_call(call) for call in converted["tool_calls"]]
+    return converted
+
+
+def _plain_call(call: Any) -> Any:
+    if isinstance(call, Mapping):
+        return dict(call)
+    dump = getattr(call, "model_dump", None) or getattr(call, "to_dict", None)
+    if callable(dump):
+        return dump()
+    function = getattr(call, "function", None)
+    return {"id": getattr(call, "id", None), "type": getattr(call, "type", "function"),
+            "function": {"name": getattr(function, "name", None), "arguments": getattr(function, "arguments", None)}}
+
+
+def messages_as_dicts(messages: Any) -> Any:
+    """``messages`` with object messages converted (see :func:`message_as_dict`); other values as given."""
+    if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
+        return messages
+    return [message_as_dict(message) for message in messages]
 
 
 def content_text(content: Any) -> str:

@@ -6,7 +6,7 @@ A leaf module: it imports nothing from the package, so errors, logging and reprs
 from __future__ import annotations
 
 import re
-from typing import Mapping
+from typing import Any, Mapping
 
 REDACTED = "[redacted]"
 
@@ -17,9 +17,23 @@ SECRET_HEADERS = frozenset({
     "openai-sentinel-turnstile-token", "openai-sentinel-arkose-token", "x-conduit-token",
 })
 
-# Values that look like secrets wherever they appear in free text: bearer credentials, OpenAI-style
-# keys, JWTs (access tokens), sentinel tokens ("gAAAAA..."), and cookie/key assignments.
+# JSON keys whose string values are secrets wherever they appear in a body, compared lower-case
+# with "-" read as "_" (servers echo credentials back in error bodies under such names).
+SECRET_KEYS = frozenset({
+    "authorization", "proxy_authorization", "cookie", "set_cookie", "x_api_key", "api_key", "apikey",
+    "access_token", "refresh_token", "session_token", "id_token", "token", "password", "secret",
+    "client_secret",
+})
+
+# Deeper than this a body is not walked any further but replaced whole (no RecursionError on hostile JSON).
+_MAX_DEPTH = 64
+
+# Values that look like secrets wherever they appear in free text: the password of a URL
+# (scheme://user:password@host, as in a base_url or a proxy), bearer credentials, OpenAI-style keys,
+# JWTs (access tokens), sentinel tokens ("gAAAAA..."), and cookie/key assignments.
 _PATTERNS = [
+    # RFC 3986 userinfo cannot hold "/", "?", "#" or "@", so the match cannot run into a path.
+    re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/?#@]*:)[^\s/?#@]+(?=@)"),
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"),
     re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
@@ -39,6 +53,28 @@ def redact_text(text: str) -> str:
         else:
             text = pattern.sub(REDACTED, text)
     return text
+
+
+def redact_value(value: Any, _depth: int = 0) -> Any:
+    """A copy of a parsed body (dicts, lists, tuples, strings) with every secret in it redacted.
+
+    Strings go through :func:`redact_text`; string values under a secret key name (``api_key``,
+    ``token``, ...) are replaced whole. Other values are returned as they are.
+    """
+    if isinstance(value, str):
+        return redact_text(value)
+    if _depth >= _MAX_DEPTH and isinstance(value, (Mapping, list, tuple)):
+        return REDACTED
+    if isinstance(value, Mapping):
+        return {key: (REDACTED if isinstance(item, str) and item and isinstance(key, str)
+                      and key.lower().replace("-", "_") in SECRET_KEYS
+                      else redact_value(item, _depth + 1))
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_value(item, _depth + 1) for item in value]
+    if isinstance(value, tuple):
+        return tuple(redact_value(item, _depth + 1) for item in value)
+    return value
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:

@@ -1,10 +1,10 @@
 """The retry policy, in one place, built from tenacity pieces (DESIGN.md rule 2).
 
 Only the step that *opens* a request (send + status check) is retried; a stream that has started is
-never retried. Retried: connection errors, timeouts, 408, 429 and >= 500. Never: 400/401/403/404 and
-anti-bot walls. The server's ``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date) is honoured
-up to ``MAX_RETRY_AFTER``; otherwise exponential backoff with jitter. ``sleep`` is injectable so tests
-do not wait.
+never retried. Retried: connection errors, timeouts, 408, 429 and >= 500. Never: 400/401/403/404,
+anti-bot walls, certificate errors and malformed URLs (they cannot heal). The server's
+``retry-after-ms`` / ``retry-after`` (seconds or an HTTP date) is honoured up to ``MAX_RETRY_AFTER``;
+otherwise exponential backoff with jitter. ``sleep`` is injectable so tests do not wait.
 
 tenacity is imported on first use, not at package import (it costs ~12 ms of import time).
 """
@@ -17,7 +17,7 @@ import random
 import time
 from typing import Any, Callable, Mapping, TypeVar
 
-from .errors import APIConnectionError, APIStatusError, APITimeoutError
+from .errors import APIConnectionError, APIStatusError, APITimeoutError, CertificateError, InvalidRequestError
 
 __all__ = ["call_with_retry", "is_retryable", "parse_retry_after", "DEFAULT_MAX_RETRIES"]
 
@@ -33,6 +33,8 @@ RETRY_STATUSES = frozenset({408, 429})
 
 def is_retryable(exc: BaseException) -> bool:
     """Whether an error from the opening step is worth another attempt."""
+    if isinstance(exc, (CertificateError, InvalidRequestError)):
+        return False  # the same certificate or the same malformed URL meets every attempt (rule 11)
     if isinstance(exc, (APIConnectionError, APITimeoutError)):
         return True
     if isinstance(exc, APIStatusError):

@@ -10,7 +10,8 @@ Three transports:
 * ``RequestsTransport`` (default): streams with ``raw.read1`` (urllib3 >= 2.2), which hands over
   bytes as they arrive for chunked and unchunked bodies alike (``iter_lines`` corrupts SSE framing at
   chunk boundaries and ``iter_content`` holds unchunked bodies until EOF).
-* ``TlsClientTransport`` (extra ``tls``): browser TLS fingerprints; cannot stream, so the whole body
+* ``TlsClientTransport`` (``tls-client``, installed with the package but imported only when this
+  transport is chosen): browser TLS fingerprints; cannot stream, so the whole body
   arrives as one chunk and goes through the same decoder.
 * ``CurlTransport`` (extra ``curl``): browser fingerprints *and* streaming.
 """
@@ -27,8 +28,9 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping, Protocol
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from urllib3.util.ssl_match_hostname import CertificateError as HostnameMismatch
 
-from .errors import APIConnectionError, APITimeoutError, ChatGPTSyncError, InvalidRequestError
+from .errors import APIConnectionError, APITimeoutError, CertificateError, ChatGPTSyncError, InvalidRequestError
 from .types import Timeout
 
 if TYPE_CHECKING:
@@ -82,10 +84,58 @@ class Transport(Protocol):
 
 # --------------------------------------------------------------------------------------- requests
 
-def _map_requests_error(exc: BaseException) -> ChatGPTSyncError:
-    """Translate a requests/urllib3 exception raised while sending or reading."""
+CERTIFICATE_HINT = ("; pass verify='/path/to/ca.pem' to trust a private certificate authority "
+                    "(it is not retried: another attempt meets the same certificate)")
+
+# How the browser-fingerprint libraries word failures that no retry can heal. curl (curl_cffi):
+# "curl: (60) SSL certificate OpenSSL verify result: unable to get local issuer certificate (20)",
+# older builds "SSL certificate problem: ..."; Go's crypto/tls behind tls-client: "tls: failed to
+# verify certificate: x509: certificate signed by unknown authority".
+_CERTIFICATE_TEXT = ("certificate verify failed", "ssl certificate problem", "ssl certificate openssl verify",
+                     "ssl peer certificate", "failed to verify certificate", "x509:")
+_CURL_CERTIFICATE_CODES = frozenset({51, 60})  # CURLE_PEER_FAILED_VERIFICATION (51 before curl 7.62)
+# curl: "(27) URL rejected: Bad IPv6 address", "(3) URL using bad/illegal format"; Go's net/url and
+# net/http: 'failed to create request object: parse "http://h:port/": invalid port', "no Host in
+# request URL", "invalid URL scheme: [ftp]".
+_BAD_URL_TEXT = ("url rejected", "url using bad/illegal format", "unsupported protocol",
+                 "failed to create request object", "no host in request url", "invalid url scheme",
+                 ": invalid port")
+
+
+def _wrapped(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception it wraps: causes, contexts, urllib3's ``reason``, requests' args."""
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, BaseException) or id(item) in seen:
+            continue
+        seen.add(id(item))
+        yield item
+        stack.extend((item.__cause__, item.__context__, getattr(item, "reason", None), *item.args))
+
+
+def _certificate_failure(exc: BaseException) -> bool:
+    return any(isinstance(item, (ssl.SSLCertVerificationError, HostnameMismatch)) for item in _wrapped(exc))
+
+
+def _unhealable_by_text(exc: BaseException, url: str) -> ChatGPTSyncError | None:
+    """CertificateError / InvalidRequestError for a tls-client or curl_cffi failure, from its text."""
+    text = str(exc)
+    lowered = text.lower()
+    if getattr(exc, "code", None) in _CURL_CERTIFICATE_CODES or any(m in lowered for m in _CERTIFICATE_TEXT):
+        return CertificateError(f"the TLS certificate of {url} failed verification: {text}{CERTIFICATE_HINT}")
+    if isinstance(exc, ValueError) or any(m in lowered for m in _BAD_URL_TEXT):
+        return InvalidRequestError(f"invalid URL {url}: {text}")
+    return None
+
+
+def _map_requests_error(exc: BaseException, url: str | None = None) -> ChatGPTSyncError:
+    """Translate a requests/urllib3 exception raised while sending (``url`` given) or reading."""
     if isinstance(exc, ChatGPTSyncError):
         return exc
+    if _certificate_failure(exc):
+        return CertificateError(f"the TLS certificate of the server failed verification: {exc}{CERTIFICATE_HINT}")
     if isinstance(exc, (requests.exceptions.ConnectTimeout, urllib3.exceptions.ConnectTimeoutError)):
         return APITimeoutError(f"timed out connecting: {exc}")
     if isinstance(exc, (requests.exceptions.Timeout, urllib3.exceptions.TimeoutError, TimeoutError)):
@@ -93,6 +143,10 @@ def _map_requests_error(exc: BaseException) -> ChatGPTSyncError:
     if isinstance(exc, (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                         requests.exceptions.InvalidSchema, urllib3.exceptions.LocationParseError)):
         return InvalidRequestError(f"invalid URL: {exc}")
+    if url is not None and isinstance(exc, ValueError) and not isinstance(exc, OSError):
+        # Raised before anything was sent (urllib.parse on a malformed host, an invalid header
+        # value): the request itself is wrong, and sending it again cannot help.
+        return InvalidRequestError(f"could not send a request to {url}: {exc}")
     if isinstance(exc, requests.exceptions.SSLError):
         return APIConnectionError(f"TLS error: {exc}")
     return APIConnectionError(f"connection error: {exc}")
@@ -167,16 +221,32 @@ class _RequestsResponse:
                 pass
         self.close()
 
+    def _body_complete(self) -> bool:
+        """Whether the whole body has been read, by http.client's own account of it.
+
+        http.client's ``read1`` does not close the response when a Content-Length body runs out
+        (only ``read`` does), and a ``Content-Length: 0`` body is never read at all. A response left
+        open blocks its connection: the next request on it is sent, then fails with
+        ``ResponseNotReady('Request-sent')`` and, when retried, reaches the server twice. So the
+        response is closed here exactly as http.client closes it at the natural end of a body.
+        """
+        fp = getattr(self._raw, "_fp", None)
+        if fp is None or not hasattr(fp, "isclosed"):
+            return self._eof
+        if not fp.isclosed() and not fp.chunked and fp.length == 0:
+            fp.close()  # closes the file over the socket, not the socket: the connection stays
+        return bool(fp.isclosed()) and not fp.will_close
+
     def close(self) -> None:
         if self._closed:
             return
         self._closed = True
-        if self._eof:
+        if self._body_complete():
             # Fully read: give the connection back to the pool for reuse. (requests'
             # Response.close() would close the socket, since it did not read the body itself.)
             self._raw.release_conn()
         else:
-            self._response.close()
+            self._response.close()  # unread or unreusable: the connection is closed, not pooled
 
 
 class _SharedContextAdapter(HTTPAdapter):
@@ -265,7 +335,7 @@ class RequestsTransport:
                 verify=self.verify, allow_redirects=False,
             )
         except Exception as exc:
-            raise _map_requests_error(exc) from exc
+            raise _map_requests_error(exc, url) from exc
         return _RequestsResponse(response, timeout.stream_idle)
 
     def close(self) -> None:
@@ -304,7 +374,7 @@ class BufferedResponse:
 
 
 class TlsClientTransport:
-    """Browser TLS fingerprints through ``tls_client`` (extra ``tls``). Buffered: no streaming."""
+    """Browser TLS fingerprints through ``tls_client`` (an install requirement, imported lazily). Buffered."""
 
     name = "tls_client"
 
@@ -312,9 +382,10 @@ class TlsClientTransport:
                  verify: bool | str = True) -> None:
         try:
             import tls_client
-        except ImportError as exc:  # optional extra
+        except ImportError as exc:  # a requirement of the package, so the install is broken or partial
             raise InvalidRequestError(
-                "transport='tls_client' needs the tls extra: pip install 'chatgpt-sync[tls]'") from exc
+                "transport='tls_client' needs the tls-client package, which chatgpt-sync installs; it is "
+                f"missing or broken ({exc}): pip install 'tls-client>=1.0' (or reinstall chatgpt-sync)") from exc
         self.proxy = proxy
         self.verify = verify
         profile: Any = impersonate
@@ -332,6 +403,9 @@ class TlsClientTransport:
                 )
         except Exception as exc:
             text = str(exc)
+            unhealable = _unhealable_by_text(exc, url)
+            if unhealable is not None:
+                raise unhealable from exc
             if "timeout" in text.lower() or "deadline" in text.lower():
                 raise APITimeoutError(f"timed out: {text}") from exc
             raise APIConnectionError(f"connection error: {text}") from exc
@@ -420,6 +494,9 @@ class CurlTransport:
         except curl_errors.Timeout as exc:
             raise APITimeoutError(f"timed out: {exc}") from exc
         except Exception as exc:
+            unhealable = _unhealable_by_text(exc, url)
+            if unhealable is not None:
+                raise unhealable from exc
             raise APIConnectionError(f"connection error: {exc}") from exc
         return _CurlResponse(response, stream)
 

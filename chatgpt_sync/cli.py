@@ -4,7 +4,8 @@
     chatgpt-sync chat "prompt" --demo          # offline: the built-in emulator answers
     chatgpt-sync models [--provider P] [--base-url URL]
 
-With no backend configured it says how to configure one. Exit codes: 0 ok, 1 API error, 2 usage.
+With no backend configured it says how to configure one. Exit codes: 0 ok (a refusal included),
+1 API error, 2 usage.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Iterator, Sequence
 
 from . import __version__
 from .errors import ChatGPTSyncError
+from .types import Refusal
 
 EPILOG = """\
 configure a backend with one of:
@@ -25,6 +27,11 @@ configure a backend with one of:
   OPENAI_API_KEY=sk-...          the OpenAI API (and OPENAI_BASE_URL for a compatible service)
   --provider ChatGpt             the anonymous chatgpt.com web backend
 environment: CHATGPT_SYNC_PROVIDER, CHATGPT_SYNC_MODEL, CHATGPT_SYNC_BASE_URL, CHATGPT_SYNC_LOG=debug
+  (--demo ignores CHATGPT_SYNC_PROVIDER and CHATGPT_SYNC_BASE_URL; it refuses --provider and --base-url)
+output: the answer on standard output; when the model declines, its refusal is printed there too,
+  on a line of its own starting with "[refusal] "
+exit status: 0 answered (a refusal is an answer, so 0 too), 1 an error from the backend or the
+  network (the message on standard error), 2 bad usage or configuration, 130 interrupted
 """
 
 
@@ -35,10 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def backend_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--provider", default=os.environ.get("CHATGPT_SYNC_PROVIDER"),
-                       help="provider name (OpenaiTemplate, OpenaiAPI, ChatGpt)")
-        p.add_argument("--base-url", default=os.environ.get("CHATGPT_SYNC_BASE_URL"),
-                       help="root of an OpenAI-compatible API, including /v1")
+        # The environment's defaults are read later (_backend), so that --demo can tell a flag the
+        # user typed (an error with --demo) from a variable set in the shell (ignored by --demo).
+        p.add_argument("--provider", default=None,
+                       help="provider name (OpenaiTemplate, OpenaiAPI, ChatGpt); env CHATGPT_SYNC_PROVIDER")
+        p.add_argument("--base-url", default=None,
+                       help="root of an OpenAI-compatible API, including /v1; env CHATGPT_SYNC_BASE_URL")
         p.add_argument("--api-key", default=None, help="API key (default: the provider's env var)")
         p.add_argument("--timeout", type=float, default=None, help="seconds (connect, read and stream idle)")
         p.add_argument("--demo", action="store_true", help="answer from the built-in offline emulator")
@@ -73,9 +82,10 @@ def _backend(args: argparse.Namespace) -> Iterator[tuple[Any, dict[str, Any]]]:
                                                                           **settings) as provider:
             yield provider, {"model": "gpt-4o-mini"}
         return
-    name = args.provider
-    if args.base_url:
-        settings["base_url"] = args.base_url
+    name = args.provider or os.environ.get("CHATGPT_SYNC_PROVIDER")
+    base_url = args.base_url or os.environ.get("CHATGPT_SYNC_BASE_URL")
+    if base_url:
+        settings["base_url"] = base_url
         name = name or "OpenaiTemplate"
     if not name:
         name = "OpenaiAPI" if (args.api_key or os.environ.get("OPENAI_API_KEY")) else None
@@ -94,6 +104,14 @@ class _Usage(Exception):
     pass
 
 
+def _check_usage(args: argparse.Namespace) -> None:
+    """Reject option combinations that would otherwise be silently ignored (before any input is read)."""
+    if args.demo and (args.base_url or args.provider):
+        given = "--base-url" if args.base_url else "--provider"
+        raise _Usage(f"--demo answers from the built-in emulator, so it cannot be combined with {given}: "
+                     f"drop --demo to use that backend, or drop {given} for the offline demo")
+
+
 def _chat(args: argparse.Namespace) -> int:
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
     messages: list[dict[str, Any]] = []
@@ -105,12 +123,24 @@ def _chat(args: argparse.Namespace) -> int:
         if not model:
             raise _Usage("this backend has no default model: pass --model NAME (see 'chatgpt-sync models')")
         wrote_newline = True
+        refusing = False  # inside a "[refusal] " line (a refusal may arrive in several pieces)
         with provider.create_completion(model, messages, stream=not args.no_stream) as stream:
             for piece in stream:
                 if isinstance(piece, str):
-                    sys.stdout.write(piece)
+                    text = piece
+                    if refusing:
+                        text, refusing = "\n" + text, False
+                elif isinstance(piece, Refusal) and piece.index == 0:
+                    # Printed, not dropped: a declined request must not look like an empty answer.
+                    text = piece.text
+                    if not refusing:
+                        text, refusing = ("" if wrote_newline else "\n") + "[refusal] " + text, True
+                else:
+                    continue
+                if text:
+                    sys.stdout.write(text)
                     sys.stdout.flush()
-                    wrote_newline = piece.endswith("\n")
+                    wrote_newline = text.endswith("\n")
         if not wrote_newline:
             sys.stdout.write("\n")
     return 0
@@ -133,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        _check_usage(args)
         if args.command == "chat":
             return _chat(args)
         return _models(args)

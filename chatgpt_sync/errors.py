@@ -2,24 +2,29 @@
 
 ::
 
-    ChatGPTSyncError
+    ChatGPTSyncError (alias OpenAIError)
      ├── InvalidRequestError (also ValueError)   bad input, raised before any network call
      │    └── UnknownParameterError (also TypeError)
      ├── MissingAuthError                          credentials needed and absent
-     ├── APIStatusError                            a non-2xx answer
-     │    ├── BadRequestError               400
-     │    ├── AuthenticationError           401
-     │    ├── PermissionDeniedError         403
-     │    ├── NotFoundError                 404
-     │    ├── UnprocessableEntityError      422
-     │    ├── RateLimitError                429   (.retry_after)
-     │    └── InternalServerError           >= 500
-     ├── BlockedError                              anti-bot or abuse wall (HTML challenge page, "unusual activity")
-     │    └── TurnstileRequiredError                the sentinel wants a turnstile token
-     ├── APIConnectionError                        network failure, before or during a stream
-     ├── APITimeoutError (also TimeoutError)       connect/read timeout, or a stream idle past its limit
-     ├── ResponseError                             a 2xx answer that is unusable or carries an error in-band
+     ├── APIError                                  about the server's answer or the network to it
+     │    ├── APIStatusError                       a non-2xx answer (.status_code, .response, .request_id)
+     │    │    ├── BadRequestError           400
+     │    │    ├── AuthenticationError       401
+     │    │    ├── PermissionDeniedError     403
+     │    │    ├── NotFoundError             404
+     │    │    ├── ConflictError             409
+     │    │    ├── UnprocessableEntityError  422
+     │    │    ├── RateLimitError            429   (.retry_after)
+     │    │    └── InternalServerError       >= 500
+     │    ├── BlockedError                         anti-bot or abuse wall (HTML challenge page, "unusual activity")
+     │    │    └── TurnstileRequiredError          the sentinel wants a turnstile token
+     │    ├── APIConnectionError                   network failure, before or during a stream
+     │    │    ├── CertificateError                the server's TLS certificate failed verification (not retried)
+     │    │    └── APITimeoutError (also TimeoutError)  connect/read timeout, or a stream idle past its limit
+     │    └── ResponseError                        a 2xx answer that is unusable or carries an error in-band
      └── ProofOfWorkError                          the proof of work was not solved within its attempt limit
+
+As in openai-python, every APIError has ``message``, ``body``, ``code``, ``type`` and ``param``.
 
 Every error raised after a stream has started carries ``partial_text`` (the answer text received so far)
 and ``conversation`` (a :class:`chatgpt_sync.types.Conversation` or ``None``), so nothing is lost.
@@ -31,13 +36,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Mapping
 
-from ._redact import redact_headers, redact_text
+from ._redact import redact_headers, redact_text, redact_value
 
 if TYPE_CHECKING:
     from .types import Conversation
 
 __all__ = [
     "ChatGPTSyncError",
+    "OpenAIError",
+    "APIError",
+    "ErrorResponse",
+    "ConflictError",
     "InvalidRequestError",
     "UnknownParameterError",
     "MissingAuthError",
@@ -52,6 +61,7 @@ __all__ = [
     "BlockedError",
     "TurnstileRequiredError",
     "APIConnectionError",
+    "CertificateError",
     "APITimeoutError",
     "ResponseError",
     "ProofOfWorkError",
@@ -85,16 +95,62 @@ class MissingAuthError(ChatGPTSyncError):
     """Credentials are needed and none were given; the message says which argument or env var."""
 
 
-class APIStatusError(ChatGPTSyncError):
-    """The server answered with a non-2xx status."""
+class APIError(ChatGPTSyncError):
+    """Common base of the errors about what the server (or the network to it) did.
+
+    openai-python's attributes, as plain values: ``message`` (the server's own words when it gave
+    some), ``body`` (the error object it sent, or None), ``code``, ``type`` and ``param`` (read from
+    that object when it has them).
+    """
+
+    body: Any = None
+    code: Any = None
+    type: Any = None
+    param: Any = None
+
+
+class ErrorResponse:
+    """The HTTP answer an error came with (openai-python's ``e.response``), as plain values."""
+
+    __slots__ = ("status_code", "headers", "text")
+
+    def __init__(self, status_code: int, headers: Mapping[str, str], text: str) -> None:
+        self.status_code = status_code
+        self.headers = dict(headers)
+        self.text = text
+
+    def json(self) -> Any:
+        import json
+        return json.loads(self.text)
+
+    def __repr__(self) -> str:
+        return f"<ErrorResponse [{self.status_code}]>"
+
+
+class APIStatusError(APIError):
+    """The server answered with a non-2xx status.
+
+    ``str(e)`` says where and what to do; ``e.message`` is the server's message alone. ``e.body`` is
+    the inner error object when the server sent ``{"error": {...}}`` (as openai-python gives it).
+    """
 
     def __init__(self, message: str, *, status_code: int, headers: Mapping[str, str] | None = None,
-                 body: Any = None, request_id: str | None = None, **kwargs: Any) -> None:
+                 body: Any = None, request_id: str | None = None, detail: str | None = None,
+                 response_text: str | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
+        if detail:
+            self.message = redact_text(detail)
         self.status_code = status_code
         self.headers: dict[str, str] = redact_headers(headers or {})
-        self.body = body
+        inner = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else body
+        self.body = redact_value(inner)
+        if isinstance(self.body, dict):
+            self.code = self.body.get("code")
+            self.type = self.body.get("type")
+            self.param = self.body.get("param")
         self.request_id = request_id
+        text = response_text if response_text is not None else ("" if body is None else str(body))
+        self.response = ErrorResponse(status_code, self.headers, redact_text(text))
 
 
 class BadRequestError(APIStatusError):
@@ -113,6 +169,10 @@ class NotFoundError(APIStatusError):
     """404: wrong base URL, endpoint or model."""
 
 
+class ConflictError(APIStatusError):
+    """409: the request conflicts with the resource's current state."""
+
+
 class UnprocessableEntityError(APIStatusError):
     """422: the body parsed but a value is unacceptable."""
 
@@ -129,7 +189,7 @@ class InternalServerError(APIStatusError):
     """>= 500 after the retries ran out."""
 
 
-class BlockedError(ChatGPTSyncError):
+class BlockedError(APIError):
     """An anti-bot or abuse wall: a challenge page where JSON or SSE was expected, "unusual activity".
 
     ``kind`` is a short tag ("cloudflare", "html_page", "unusual_activity", "force_login",
@@ -141,7 +201,7 @@ class BlockedError(ChatGPTSyncError):
         super().__init__(message, **kwargs)
         self.kind = kind
         self.status_code = status_code
-        self.body = body
+        self.body = redact_value(body)
 
 
 class TurnstileRequiredError(BlockedError):
@@ -153,20 +213,30 @@ class TurnstileRequiredError(BlockedError):
         self.dx = dx
 
 
-class APIConnectionError(ChatGPTSyncError):
+class APIConnectionError(APIError):
     """The network failed: refused, reset, DNS, TLS, or a connection dropped mid-stream."""
 
 
-class APITimeoutError(ChatGPTSyncError, TimeoutError):
+class CertificateError(APIConnectionError):
+    """The server's TLS certificate failed verification (untrusted issuer, expired, wrong host name).
+
+    Never retried: another attempt meets the same certificate. Pass ``verify="/path/to/ca.pem"`` to
+    trust a private CA.
+    """
+
+
+class APITimeoutError(APIConnectionError, TimeoutError):
     """Connect or read timed out, or a stream received nothing for its stream-idle limit."""
 
 
-class ResponseError(ChatGPTSyncError):
+class ResponseError(APIError):
     """A 2xx answer that cannot be used, or an error object sent inside the stream."""
 
     def __init__(self, message: str, *, body: Any = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
-        self.body = body
+        self.body = redact_value(body)
+        if isinstance(self.body, dict):
+            self.code, self.type, self.param = (self.body.get(k) for k in ("code", "type", "param"))
 
 
 class ProofOfWorkError(ChatGPTSyncError):
@@ -178,6 +248,7 @@ _STATUS_CLASSES: dict[int, type[APIStatusError]] = {
     401: AuthenticationError,
     403: PermissionDeniedError,
     404: NotFoundError,
+    409: ConflictError,
     422: UnprocessableEntityError,
     429: RateLimitError,
 }
@@ -188,3 +259,7 @@ def status_error_class(status_code: int) -> type[APIStatusError]:
     if status_code >= 500:
         return InternalServerError
     return _STATUS_CLASSES.get(status_code, APIStatusError)
+
+
+#: openai-python's names for the common bases, so ``except openai.OpenAIError`` code ports as is.
+OpenAIError = ChatGPTSyncError

@@ -11,6 +11,8 @@ from typing import Any, Dict, List, Literal, Mapping, Optional, Union
 
 import sys
 
+from ._redact import redact_headers
+
 if sys.version_info >= (3, 11):
     from typing import NotRequired, TypedDict
 else:  # pragma: no cover - typing_extensions costs import time; only 3.10 needs it
@@ -20,7 +22,8 @@ __all__ = [
     "Timeout", "TimeoutLike",
     "Message", "Messages", "ContentPart",
     "FinishReason", "Usage", "Conversation", "TitleGeneration", "ToolCalls", "Reasoning",
-    "ImageResponse", "Sources", "Refusal", "ChoiceText", "ResponseObject", "Chunk",
+    "ImageResponse", "Sources", "Refusal", "ChoiceText", "ResponseMeta", "LogProbs", "ResponseObject",
+    "Chunk",
 ]
 
 
@@ -193,8 +196,64 @@ class ChoiceText:
     raw: Any = field(default=None, compare=False, repr=False)
 
 
+@dataclass(frozen=True)
+class ResponseMeta:
+    """The server's own identifiers for the answer, yielded once, before its first text piece.
+
+    Every field is what the server sent (``None`` when it sent nothing): ``id`` (``chatcmpl-...``, or
+    the web backend's message id), ``model`` (the model that answered, e.g. ``gpt-4o-2024-08-06``,
+    not the name that was asked for), ``created`` (Unix seconds), ``system_fingerprint``, and
+    ``request_id`` (the ``x-request-id`` header, to quote to the service's support).
+    """
+
+    id: Optional[str] = None
+    model: Optional[str] = None
+    created: Optional[int] = None
+    system_fingerprint: Optional[str] = None
+    request_id: Optional[str] = None
+    raw: Any = field(default=None, compare=False, repr=False)
+    #: The HTTP status and headers of the answer (secret headers redacted), for ``with_raw_response``.
+    status_code: Optional[int] = field(default=None, compare=False, repr=False)
+    headers: Optional[Dict[str, str]] = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_completion(cls, data: Mapping[str, Any], status_code: Optional[int] = None,
+                        headers: Optional[Mapping[str, str]] = None) -> ResponseMeta:
+        """From a ``chat.completion`` body or its first ``chat.completion.chunk``, and the answer's
+        status and (lower-case) headers."""
+        def text(name: str) -> Optional[str]:
+            value = data.get(name)
+            return value if isinstance(value, str) and value else None
+
+        created = data.get("created")
+        shown = redact_headers(headers) if headers else None
+        request_id = (shown or {}).get("x-request-id")
+        return cls(text("id"), text("model"), created if isinstance(created, int) else None,
+                   text("system_fingerprint"), request_id, dict(data), status_code, shown)
+
+
+@dataclass(frozen=True)
+class LogProbs:
+    """Token log probabilities, as the server sent them (asked for with ``logprobs=True``).
+
+    ``content`` and ``refusal`` are lists of ``{"token", "logprob", "bytes", "top_logprobs"}`` dicts.
+    Streamed, each object covers the tokens of one chunk; otherwise, the whole choice.
+    """
+
+    content: Optional[List[Dict[str, Any]]] = None
+    refusal: Optional[List[Dict[str, Any]]] = None
+    index: int = 0
+    raw: Any = field(default=None, compare=False, repr=False)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], index: int = 0) -> LogProbs:
+        content, refusal = data.get("content"), data.get("refusal")
+        return cls(content if isinstance(content, list) else None,
+                   refusal if isinstance(refusal, list) else None, index, raw=dict(data))
+
+
 ResponseObject = Union[FinishReason, Usage, Conversation, TitleGeneration, ToolCalls, Reasoning,
-                       Refusal, ImageResponse, Sources, ChoiceText]
+                       Refusal, ImageResponse, Sources, ChoiceText, ResponseMeta, LogProbs]
 Chunk = Union[str, ResponseObject]
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]

@@ -81,3 +81,54 @@ def test_output_piped_into_a_reader_that_stops_early_exits_quietly() -> None:
         err = process.stderr.read().decode()
         assert process.wait(timeout=60) == 0
     assert "Traceback" not in err
+
+
+def test_a_refusal_is_printed_and_marked(openai_server, capsys) -> None:
+    base = ["--base-url", openai_server.base_url, "--api-key", API_KEY, "--model", "gpt-4o-mini"]
+    for mode in ([], ["--no-stream"]):
+        assert main(["chat", "please REFUSE this", *base, *mode]) == 0
+        assert capsys.readouterr().out == "[refusal] I can't help with that.\n"
+
+
+def test_the_help_says_how_a_refusal_shows_and_exits() -> None:
+    out = run("chat", "--help").stdout
+    assert "[refusal] " in out and "exit status" in out
+
+
+def test_demo_refuses_an_explicit_base_url_or_provider(capsys) -> None:
+    assert main(["chat", "hi", "--demo", "--base-url", "http://127.0.0.1:1/v1"]) == 2
+    err = capsys.readouterr().err
+    assert "--demo" in err and "--base-url" in err
+    assert main(["models", "--demo", "--provider", "ChatGpt"]) == 2
+    assert "--provider" in capsys.readouterr().err
+    # Checked before the prompt is read from standard input.
+    result = subprocess.run([sys.executable, "-m", "chatgpt_sync", "chat", "-", "--demo", "--base-url",
+                             "http://127.0.0.1:1/v1"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "--base-url" in result.stderr
+
+
+def test_demo_ignores_the_backend_environment_variables() -> None:
+    result = run("chat", "Say hello", "--demo",
+                 env={"CHATGPT_SYNC_BASE_URL": "http://127.0.0.1:1/v1", "CHATGPT_SYNC_PROVIDER": "ChatGpt"})
+    assert result.returncode == 0, result.stderr
+    assert "built-in emulator" in result.stdout
+
+
+def test_models_fails_on_a_wrong_key_or_no_server(openai_server, capsys) -> None:
+    # No made-up list on a refused key or an unreachable server: an error, exit status 1.
+    # OpenaiAPI has fallback models: they are for a server without /models (404), not for these.
+    assert main(["models", "--provider", "OpenaiAPI", "--base-url", openai_server.base_url,
+                 "--api-key", "sk-wrong-000000000"]) == 1
+    captured = capsys.readouterr()
+    assert "AuthenticationError" in captured.err and captured.out == ""
+    assert main(["models", "--provider", "OpenaiAPI", "--base-url", "http://127.0.0.1:1/v1", "--api-key", API_KEY,
+                 "--timeout", "2"]) == 1
+    captured = capsys.readouterr()
+    assert "APIConnectionError" in captured.err and captured.out == ""
+
+
+def test_tls_client_is_imported_only_when_used() -> None:
+    code = ("import sys, chatgpt_sync; from chatgpt_sync import OpenaiTemplate, Client, ChatGpt; "
+            "print('tls_client' in sys.modules, 'curl_cffi' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False False"

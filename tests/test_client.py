@@ -23,6 +23,7 @@ from chatgpt_sync.types import (
 
 KEY = "sk-test-client-0123456789"
 MODEL = "gpt-4o-mini"
+SERVED = "gpt-4o-mini-2024-07-18"  # the snapshot the emulator (like api.openai.com) says answered
 TOOLS = [{"type": "function", "function": {"name": "lookup", "description": "Look it up",
                                            "parameters": {"type": "object", "properties": {}}}}]
 
@@ -66,7 +67,8 @@ def test_non_stream_answer(client: Client) -> None:
     assert answer.id.startswith("chatcmpl-") and len(answer.id) > len("chatcmpl-")
     assert answer.object == "chat.completion"
     assert isinstance(answer.created, int) and abs(answer.created - time.time()) < 60
-    assert answer.model == MODEL
+    assert answer.model == SERVED and answer.system_fingerprint == "fp_e5a2b3c4d1"
+    assert answer._request_id.startswith("req_")
     assert len(answer.choices) == 1
     choice = answer.choices[0]
     assert choice.index == 0
@@ -158,10 +160,11 @@ def test_length_finish(client: Client) -> None:
 
 # ------------------------------------------------------------------------------ streamed
 def test_stream_chunks(client: Client) -> None:
-    chunks = chunks_of(client)
+    chunks = chunks_of(client, stream_options={"include_usage": True})
     assert all(isinstance(c, ChatCompletionChunk) for c in chunks)
     assert len({c.id for c in chunks}) == 1 and chunks[0].id.startswith("chatcmpl-")
-    assert {c.model for c in chunks} == {MODEL}
+    assert {c.model for c in chunks} == {SERVED}
+    assert {c.system_fingerprint for c in chunks} == {"fp_e5a2b3c4d1"}
     assert {c.object for c in chunks} == {"chat.completion.chunk"}
     assert len({c.created for c in chunks}) == 1
     with_choices = [c for c in chunks if c.choices]
@@ -222,7 +225,8 @@ def test_stream_n_choices(client: Client) -> None:
 
 
 def test_stream_reasoning_and_refusal(client: Client) -> None:
-    chunks = chunks_of(client, model="deepseek-reasoner", messages=ask("hi"))
+    chunks = chunks_of(client, model="deepseek-reasoner", messages=ask("hi"),
+                       stream_options={"include_usage": True})
     deltas = [ch.delta for c in chunks for ch in c.choices]
     assert "".join(d.reasoning_content or "" for d in deltas) == "Thinking about it."
     assert "".join(d.content or "" for d in deltas) == "Echo: hi"
@@ -236,7 +240,7 @@ def test_stream_reasoning_and_refusal(client: Client) -> None:
 
 
 def test_chunk_model_dump(client: Client) -> None:
-    chunks = chunks_of(client)
+    chunks = chunks_of(client, stream_options={"include_usage": True})
     first = chunks[0].model_dump()
     assert first["object"] == "chat.completion.chunk"
     assert first["choices"][0]["delta"]["role"] == "assistant"
@@ -252,7 +256,7 @@ def test_stream_object(client: Client) -> None:
     assert isinstance(stream, ChatCompletionStream)
     assert iter(stream) is iter(stream)
     first = next(stream)
-    assert first.id == stream.id and stream.model == MODEL
+    assert first.id == stream.id and stream.model == SERVED
     assert "ChatCompletionStream" in repr(stream)
     stream.close()
     stream.close()  # idempotent
@@ -291,7 +295,8 @@ def test_models_list(server: OpenAIEmulator, client: Client) -> None:
     ids = [model.id for model in page]
     assert sorted(ids) == sorted(server.models)
     assert [m.id for m in page.data] == ids and len(page) == len(ids) and page[0].id == ids[0]
-    assert all(m.object == "model" and m.owned_by for m in page)
+    assert all(m.object == "model" and m.owned_by == "emulator" for m in page)
+    assert ids == list(server.models)  # the server's order, not sorted
     assert page.object == "list" and not page.has_next_page()
     assert page.model_dump()["data"][0]["object"] == "model"
 
@@ -452,7 +457,8 @@ def test_any_provider_non_stream(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_any_provider_stream(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ScriptedProvider, "script", SCRIPT)
-    with Client(ScriptedProvider()).chat.completions.create(model="m", messages=ask(), stream=True) as stream:
+    with Client(ScriptedProvider()).chat.completions.create(model="m", messages=ask(), stream=True,
+                                                          stream_options={"include_usage": True}) as stream:
         chunks = list(stream)
         assert stream.conversation == Conversation("conv-1", "msg-1")
     deltas = [(c.choices[0].index, c.choices[0].delta.role, c.choices[0].delta.content,

@@ -15,8 +15,12 @@ HTML = {"content-type": "text/html; charset=utf-8"}
 CLOUDFLARE = b"<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>cf-chl</body></html>"
 
 
+def openai_error_json(message: str) -> dict:
+    return {"error": {"message": message, "type": "invalid_request_error"}}
+
+
 def openai_error(message: str) -> bytes:
-    return json.dumps({"error": {"message": message, "type": "invalid_request_error"}}).encode()
+    return json.dumps(openai_error_json(message)).encode()
 
 
 @pytest.mark.parametrize("status, headers, body, cls, in_message", [
@@ -51,8 +55,26 @@ def test_status_error_attributes_are_plain_values() -> None:
                               openai_error("slow down"), where="api")
     assert isinstance(exc, errors.RateLimitError)
     assert exc.status_code == 429 and exc.retry_after == 7.0 and exc.request_id == "req_1"
-    assert exc.body == {"error": {"message": "slow down", "type": "invalid_request_error"}}
+    # openai-python's shape: body is the inner error object, message the server's words alone.
+    assert exc.body == {"message": "slow down", "type": "invalid_request_error"}
+    assert exc.message == "slow down" and "api returned HTTP 429" in str(exc)
+    assert exc.type == "invalid_request_error" and exc.code is None and exc.param is None
+    assert exc.response.status_code == 429 and exc.response.json() == openai_error_json("slow down")
+    assert exc.response.headers["x-request-id"] == "req_1"
     assert isinstance(exc.headers, dict)
+
+
+@pytest.mark.parametrize("status, cls", [(400, errors.BadRequestError), (409, errors.ConflictError),
+                                         (422, errors.UnprocessableEntityError), (418, errors.APIStatusError)])
+def test_openai_status_classes(status, cls) -> None:
+    exc = error_from_response(status, JSON, openai_error("nope"), where="api")
+    assert type(exc) is cls and isinstance(exc, errors.APIError) and isinstance(exc, errors.OpenAIError)
+
+
+def test_timeouts_are_connection_errors_as_in_openai_python() -> None:
+    assert issubclass(errors.APITimeoutError, errors.APIConnectionError)
+    assert issubclass(errors.APITimeoutError, TimeoutError)
+    assert errors.OpenAIError is errors.ChatGPTSyncError
 
 
 def test_blocked_error_explains_what_to_do() -> None:
@@ -70,7 +92,7 @@ def test_tree() -> None:
         assert issubclass(getattr(errors, name), errors.APIStatusError)
     assert issubclass(errors.TurnstileRequiredError, errors.BlockedError)
     assert issubclass(errors.APITimeoutError, TimeoutError)  # catching the builtin works too
-    assert not issubclass(errors.APITimeoutError, errors.APIConnectionError)
+    assert issubclass(errors.APITimeoutError, errors.APIConnectionError)  # as in openai-python
     assert issubclass(errors.InvalidRequestError, ValueError)
     exc = errors.ChatGPTSyncError("x")
     assert exc.partial_text == "" and exc.conversation is None

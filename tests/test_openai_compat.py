@@ -252,3 +252,217 @@ def test_same_errors(server: OpenAIEmulator, stream: bool, model: str, api_key: 
     assert str(getattr(our_info.value, "request_id")).startswith("req_")
     assert str(getattr(their_info.value, "request_id")).startswith("req_")
     assert isinstance(our_info.value, errors.APIStatusError)
+
+
+# ------------------------------------------------------------------------------ the server's own values
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "stream"])
+def test_server_identifiers_are_carried_not_invented(theirs: Any, ours: Client, server: OpenAIEmulator,
+                                                     stream: bool) -> None:
+    results = []
+    clients: tuple[Any, ...] = (theirs, ours)
+    for client in clients:
+        server.reset_counters()
+        if stream:
+            with client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
+                                                stream=True) as chunks:
+                got = list(chunks)
+            results.append(({c.id for c in got}, {c.model for c in got}, {c.created for c in got},
+                            {c.system_fingerprint for c in got}))
+        else:
+            answer = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}])
+            results.append(({answer.id}, {answer.model}, {answer.created}, {answer.system_fingerprint}))
+    (their_ids, their_models, their_created, their_fp), (our_ids, our_models, our_created, our_fp) = results
+    assert their_models == our_models == {"gpt-4o-2024-08-06"}  # what answered, not what was asked
+    assert their_fp == our_fp == {"fp_e5a2b3c4d1"}
+    assert len(our_ids) == len(our_created) == 1 and next(iter(our_ids)).startswith("chatcmpl-")
+    assert our_ids != their_ids  # each is the id the server gave that answer
+
+
+def test_logprobs_are_kept(theirs: Any, ours: Client) -> None:
+    messages = [{"role": "user", "content": "one two"}]
+    def folded(client: Any, stream: bool) -> list[tuple[str, float]]:
+        if not stream:
+            answer = client.chat.completions.create(model=MODEL, messages=messages, logprobs=True)
+            return [(t.token, t.logprob) for t in answer.choices[0].logprobs.content]
+        tokens = []
+        for chunk in client.chat.completions.create(model=MODEL, messages=messages, logprobs=True, stream=True):
+            for choice in chunk.choices:
+                if choice.logprobs and choice.logprobs.content:
+                    tokens += [(t.token, t.logprob) for t in choice.logprobs.content]
+        return tokens
+    for stream in (False, True):
+        expected = folded(theirs, stream)
+        assert expected and folded(ours, stream) == expected
+
+
+def test_models_in_the_servers_order_with_its_fields(theirs: Any, ours: Client) -> None:
+    theirs_dump = [m.model_dump(exclude_none=True) for m in theirs.models.list()]
+    assert [m.model_dump(exclude_none=True) for m in ours.models.list()] == theirs_dump
+    assert [m.id for m in ours.models.list()] == ["gpt-4o-mini", "gpt-4o", "deepseek-reasoner", "dall-e-3"]
+    assert (ours.models.retrieve("gpt-4o").model_dump(exclude_none=True)
+            == theirs.models.retrieve("gpt-4o").model_dump(exclude_none=True))
+    with pytest.raises(openai.NotFoundError):
+        theirs.models.retrieve("no-such-model")
+    with pytest.raises(errors.NotFoundError):
+        ours.models.retrieve("no-such-model")
+
+
+# ------------------------------------------------------------------------------ openai-python habits
+def test_the_docs_streaming_loop_without_usage(theirs: Any, ours: Client) -> None:
+    """``chunk.choices[0]`` on every chunk: no usage-only chunk unless the caller asked for one."""
+    outputs = []
+    clients: tuple[Any, ...] = (theirs, ours)
+    for client in clients:
+        text = ""
+        stream = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}],
+                                                stream=True)
+        for chunk in stream:
+            text += chunk.choices[0].delta.content or ""
+        outputs.append(text)
+    assert outputs[0] == outputs[1] == "Echo: hi"
+
+
+def test_first_chunk_carries_the_role(theirs: Any, ours: Client) -> None:
+    firsts = []
+    clients: tuple[Any, ...] = (theirs, ours)
+    for client in clients:
+        with client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}],
+                                            stream=True) as stream:
+            firsts.append(next(iter(stream)).choices[0].delta.role)
+    assert firsts == ["assistant", "assistant"]
+
+
+def test_key_from_the_environment(server: OpenAIEmulator, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", KEY)
+    theirs = openai.OpenAI(base_url=server.base_url, max_retries=0)
+    with Client(base_url=server.base_url) as ours:
+        for client in (theirs, ours):
+            answer = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+            assert answer.choices[0].message.content == "Echo: hi"
+        assert ours.api_key == theirs.api_key == KEY
+    theirs.close()
+
+
+@pytest.mark.parametrize("as_given", ["object", "model_dump", "exclude_unset"])
+def test_an_answer_message_goes_back_into_messages(theirs: Any, ours: Client, as_given: str) -> None:
+    """The function-calling guide's habit: append the assistant message, then the tool result."""
+    finals = []
+    clients: tuple[Any, ...] = (theirs, ours)
+    for client in clients:
+        messages: list[Any] = [{"role": "user", "content": "weather in Oslo?"}]
+        answer = client.chat.completions.create(model=MODEL, messages=messages, tools=TOOLS[:1])
+        message = answer.choices[0].message
+        if as_given == "model_dump":
+            message = message.model_dump(exclude_none=True)
+            assert "content" not in message  # the shape that used to be rejected
+        elif as_given == "exclude_unset":
+            message = message.model_dump(exclude_unset=True)
+        messages.append(message)
+        messages.append({"role": "tool", "tool_call_id": answer.choices[0].message.tool_calls[0].id,
+                         "content": "rainy"})
+        final = client.chat.completions.create(model=MODEL, messages=messages, tools=TOOLS[:1])
+        finals.append((final.choices[0].message.content, final.choices[0].finish_reason))
+    assert finals[0] == finals[1] == ("Echo: weather in Oslo?", "stop")
+
+
+def test_malformed_messages_are_still_refused(ours: Client, server: OpenAIEmulator) -> None:
+    server.reset_counters()
+    for bad in ([{"role": "user"}], [{"role": "assistant", "tool_calls": []}], [object()], [{"content": "x"}]):
+        with pytest.raises(errors.InvalidRequestError):
+            ours.chat.completions.create(model=MODEL, messages=bad)
+    assert not server.requests
+
+
+def test_options_raw_response_and_client_attributes(theirs: Any, ours: Client, server: OpenAIEmulator) -> None:
+    for client in (theirs, ours):
+        quick = client.with_options(timeout=7.5, max_retries=1)
+        assert quick.max_retries == 1 and quick.base_url is not None
+        assert str(quick.base_url).rstrip("/") == server.base_url
+        answer = quick.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+        assert answer.choices[0].message.content == "Echo: hi"
+        raw = client.chat.completions.with_raw_response.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+        assert raw.headers["x-request-id"].startswith("req_")
+        assert raw.parse().choices[0].message.content == "Echo: hi"
+        with client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}],
+                                            stream=True) as stream:
+            assert stream.response.headers["x-request-id"].startswith("req_")
+            assert "".join(c.choices[0].delta.content or "" for c in stream) == "Echo: hi"
+    assert ours.with_options(timeout=7.5).timeout.read == 7.5
+    assert ours.api_key == theirs.api_key == KEY
+    ours.with_options(max_retries=0).close()  # closing a view leaves the shared client working
+    assert ours.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "x"}]).choices
+
+
+def test_extra_query_reaches_the_server(theirs: Any, ours: Client, server: OpenAIEmulator) -> None:
+    paths = []
+    for client in (theirs, ours):
+        server.reset_counters()
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}],
+                                       extra_query={"trace": "on", "n": 2})
+        paths.append(server.requests[-1].path)
+    assert paths[0] == paths[1] == "/v1/chat/completions?trace=on&n=2"
+
+
+def test_to_json_and_dumps(theirs: Any, ours: Client) -> None:
+    dumps = []
+    for client in (theirs, ours):
+        answer = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+        dumps.append(json.loads(answer.to_json()))
+        assert answer.choices[0].message.model_dump(exclude_unset=True)["content"] == "Echo: hi"
+    for dump in dumps:
+        dump.pop("id"), dump.pop("created")
+    ours_dump, theirs_dump = dumps[1], dumps[0]
+    assert_same_where_we_answer(ours_dump, theirs_dump)
+
+
+def test_structured_output_with_a_pydantic_model(theirs: Any, ours: Client) -> None:
+    pydantic = pytest.importorskip("pydantic")
+
+    class Step(pydantic.BaseModel):
+        explanation: str
+        output: str
+
+    class Solution(pydantic.BaseModel):
+        steps: list[Step]
+        final_answer: str
+        confident: bool
+
+    results = []
+    for client in (theirs, ours):
+        answer = client.chat.completions.parse(model=MODEL, messages=[{"role": "user", "content": "solve x"}],
+                                               response_format=Solution)
+        parsed = answer.choices[0].message.parsed
+        assert isinstance(parsed, Solution)
+        results.append(parsed.model_dump())
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("status", [400, 401, 404])
+def test_error_attributes_match(server: OpenAIEmulator, status: int) -> None:
+    cases = {400: (MODEL, KEY, {"temperature": 5}), 401: (MODEL, "sk-wrong-0000000000", {}),
+             404: ("gpt-missing", KEY, {})}
+    model, key, extra = cases[status]
+    theirs = openai.OpenAI(base_url=server.base_url, api_key=key, max_retries=0)
+    with pytest.raises(openai.APIStatusError) as their_info:
+        theirs.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], **extra)
+    theirs.close()
+    with Client(base_url=server.base_url, api_key=key) as ours, pytest.raises(errors.APIStatusError) as our_info:
+        ours.chat.completions.create(model=model, messages=[{"role": "user", "content": "hi"}], **extra)
+    t, o = their_info.value, our_info.value
+    assert type(o).__name__ == type(t).__name__
+    assert isinstance(o, errors.APIError) and isinstance(o, errors.OpenAIError)
+    assert (o.status_code, o.code, o.type, o.param) == (t.status_code, t.code, t.type, t.param)
+    assert o.message in t.message  # theirs is "Error code: N - {...}", ours the server's words
+    # No URL prefix in .message (str(e) keeps where it happened and what to do).
+    assert server.base_url not in o.message and server.base_url in str(o)
+    # The server echoes a masked key; the body is the inner error object, as openai-python gives it.
+    assert o.body == t.body
+    assert o.response.status_code == t.response.status_code == status
+    assert o.response.json() == t.response.json()
+
+
+def test_status_classes_are_importable_from_the_root() -> None:
+    import chatgpt_sync
+    for name in ("BadRequestError", "ConflictError", "UnprocessableEntityError", "OpenAIError", "APIError"):
+        assert getattr(chatgpt_sync, name) is getattr(errors, name)
+        assert hasattr(openai, name)  # the same names openai-python code catches

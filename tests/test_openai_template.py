@@ -40,7 +40,12 @@ def kinds(chunks) -> list[str]:
 def test_text_finish_and_usage(provider, openai_server, stream) -> None:
     chunks = list(provider.create_completion("gpt-4o-mini", USER, stream=stream))
     assert text_of(chunks) == "Echo: hello world"
-    assert kinds(chunks) == ["FinishReason", "Usage"]
+    assert kinds(chunks) == ["ResponseMeta", "FinishReason", "Usage"]
+    meta = chunks[0]
+    # The server's own identifiers, not the name asked for, and the request id from its headers.
+    assert meta.id.startswith("chatcmpl-") and meta.model == "gpt-4o-mini-2024-07-18"
+    assert meta.system_fingerprint == "fp_e5a2b3c4d1" and isinstance(meta.created, int)
+    assert meta.request_id.startswith("req_") and meta.status_code == 200
     assert chunks[-2] == FinishReason("stop")
     assert chunks[-1] == Usage(2, 3, 5)
     body = openai_server.requests[-1].json()

@@ -7,10 +7,12 @@ the first choice's text is yielded as ``str``, other choices' as :class:`ChoiceT
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from ..errors import ResponseError
-from ..types import Chunk, ChoiceText, FinishReason, Reasoning, Refusal, ToolCalls, Usage
+from ..types import (
+    Chunk, ChoiceText, FinishReason, LogProbs, Reasoning, Refusal, ResponseMeta, ToolCalls, Usage,
+)
 
 __all__ = ["ChoiceAccumulator", "message_chunks", "error_message"]
 
@@ -85,6 +87,9 @@ class ChoiceAccumulator:
                         yield ChoiceText(content, index)
                 if len(delta) > 1 or content is None:
                     yield from self._rare_fields(index, delta)
+                logprobs = choice.get("logprobs")
+                if logprobs:
+                    yield LogProbs.from_dict(logprobs, index)
                 reason = choice.get("finish_reason")
                 if reason:
                     self.seen.add(index)
@@ -137,11 +142,13 @@ def _normalise_reason(reason: Any) -> str | None:
     return str(reason)
 
 
-def message_chunks(data: dict[str, Any]) -> Iterator[Chunk]:
+def message_chunks(data: dict[str, Any], status_code: int | None = None,
+                   headers: Mapping[str, str] | None = None) -> Iterator[Chunk]:
     """The chunks for a whole (non-streamed) ``chat.completion`` body, in streaming order."""
     choices = data.get("choices") or []
     if not choices:
         raise ResponseError("the answer has no choices", body=data)
+    yield ResponseMeta.from_completion(data, status_code, headers)
     finishes: list[FinishReason] = []
     for choice in sorted(choices, key=lambda c: c.get("index", 0) or 0):
         index = choice.get("index", 0) or 0
@@ -156,6 +163,8 @@ def message_chunks(data: dict[str, Any]) -> Iterator[Chunk]:
             yield Refusal(message["refusal"], index)
         if message.get("tool_calls"):
             yield ToolCalls([dict(call) for call in message["tool_calls"]], index)
+        if isinstance(choice.get("logprobs"), dict):
+            yield LogProbs.from_dict(choice["logprobs"], index)
         finishes.append(FinishReason(_normalise_reason(choice.get("finish_reason")), index))
     yield from finishes
     if isinstance(data.get("usage"), dict):

@@ -16,6 +16,7 @@ from http.cookies import SimpleCookie
 from typing import Any, Callable, Mapping
 
 from .._client import HTTPCore
+from .._urls import join_url
 from ..errors import (
     BlockedError, PermissionDeniedError, TurnstileRequiredError,
 )
@@ -143,7 +144,7 @@ def init_session(user_agent: str = DEFAULT_USER_AGENT, *, core: HTTPCore | None 
         core = HTTPCore(RequestsTransport())
     session = WebSession(core=core, base_url=base_url.rstrip("/"), profile=BrowserProfile(user_agent))
     headers = session.profile.navigation_headers()
-    response = core.open("GET", f"{session.base_url}/", headers=headers, timeout=timeout or Timeout(),
+    response = core.open("GET", join_url(session.base_url, "/"), headers=headers, timeout=timeout or Timeout(),
                          max_retries=max_retries, expect="any", where=session.base_url)
     try:
         body = response.read()
@@ -181,7 +182,7 @@ def request_sentinel(session: WebSession, config: list[Any], *, path: str, timeo
     spent chat-requirements token.
     """
     requirements = get_requirements_token(config)
-    url = f"{session.base_url}{path}"
+    url = join_url(session.base_url, path)
     try:
         data = session.core.request_json("POST", url, headers=session.headers(),
                                          body=json.dumps({"p": requirements}).encode(), timeout=timeout,

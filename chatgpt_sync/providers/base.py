@@ -15,12 +15,13 @@ from __future__ import annotations
 import os
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, ClassVar, Generator, Generic, Mapping, TypeVar, overload
 
 from .._client import HTTPCore
 from .._messages import validate_messages
-from .._redact import mask_secret
+from .._redact import mask_secret, redact_text
 from .._retry import DEFAULT_MAX_RETRIES
 from .._streaming import Stream
 from .._transport import TRANSPORTS, make_transport
@@ -55,7 +56,7 @@ class CallSettings:
     sleep: Callable[[float], None] = time.sleep
 
     def __repr__(self) -> str:
-        return (f"CallSettings(base_url={self.base_url!r}, proxy={'set' if self.proxy else None}, "
+        return (f"CallSettings(base_url={redact_text(self.base_url)!r}, proxy={'set' if self.proxy else None}, "
                 f"timeout={self.timeout!r}, max_retries={self.max_retries}, transport={self.transport!r}, "
                 f"api_key={mask_secret(self.api_key)})")
 
@@ -133,8 +134,13 @@ class Provider:
             return
         import difflib  # only for the error's suggestion; kept off the import path
         name = unknown[0]
-        close = difflib.get_close_matches(name, sorted(allowed), n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
+        # Only a near-spelling is a typo ("temprature"); a real parameter of another backend
+        # ("temperature" for ChatGpt) must not be "corrected" into an unrelated one.
+        close = difflib.get_close_matches(name, sorted(allowed), n=1, cutoff=0.8)
+        if close:
+            hint = f"; did you mean {close[0]!r}?"
+        else:
+            hint = f": {cls.__name__} has no such parameter (another backend may take it)."
         raise UnknownParameterError(
             f"{cls.__name__} got an unknown {what} {name!r}{hint} Accepted: {', '.join(sorted(allowed))}")
 
@@ -145,6 +151,8 @@ class Provider:
                 base_url=os.environ.get(self.base_url_env, "") if self.base_url_env else "",
                 transport=self.default_transport,
             )
+            if base.base_url and "base_url" not in given:
+                base = replace(base, base_url=_checked_base_url(base.base_url))  # from the environment
             base = replace(base, base_url=base.base_url or self.default_base_url)
         changes: dict[str, Any] = {}
         for name in COMMON_SETTINGS & given.keys():
@@ -166,9 +174,7 @@ class Provider:
                     raise InvalidRequestError(
                         f"transport must be one of {', '.join(TRANSPORTS)}, not {value!r}")
             elif name == "base_url":
-                if not isinstance(value, str) or not value.startswith(("http://", "https://")):
-                    raise InvalidRequestError(f"base_url must be an http(s) URL, not {value!r}")
-                value = value.rstrip("/")
+                value = _checked_base_url(value)
             elif name == "proxy":
                 if value is not None and (not isinstance(value, str) or "://" not in value):
                     raise InvalidRequestError('proxy must look like "http://host:port" or "socks5://host:port"')
@@ -245,6 +251,12 @@ class Provider:
     @class_or_instance
     def create_completion(self, model: str, messages: Any, stream: bool = False, **kwargs: Any) -> Stream:
         """Ask for a completion; iterate the result for text pieces (``str``) and response objects."""
+        if model is not None and not isinstance(model, str):
+            # Checked first: a number or a list would otherwise fail deep inside as AttributeError or
+            # TypeError, or (for a provider that maps unknown names to its default) pass silently.
+            raise InvalidRequestError(
+                f"model must be a string (a model name such as 'gpt-4o-mini'), or None for the default; "
+                f"got {type(model).__name__} {model!r}")
         self._check_names(kwargs, self.setting_names() | self.call_params, "keyword argument")
         call = self.settings_for_call(kwargs)
         checked = validate_messages(messages)
@@ -268,3 +280,21 @@ class Provider:
                params: dict[str, Any]) -> Generator[Chunk, None, None]:
         """Check and build the request eagerly, then return the generator that performs it."""
         raise NotImplementedError
+
+
+def _checked_base_url(value: Any) -> str:
+    """``value`` without its trailing slash, or InvalidRequestError unless it is a well-formed http(s)
+    URL with a host: a malformed one must fail here, not be sent (and retried as a network error).
+    Error messages are redacted by the error class, so a password in the URL does not show."""
+    if not isinstance(value, str) or not value.startswith(("http://", "https://")):
+        raise InvalidRequestError(f"base_url must be an http(s) URL, not {value!r}")
+    try:
+        parts = urllib.parse.urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number or out of range
+    except ValueError as exc:
+        raise InvalidRequestError(f"base_url {value!r} is malformed: {exc}") from None
+    if not parts.hostname:
+        raise InvalidRequestError(f"base_url {value!r} has no host name")
+    if any(c.isspace() for c in value):
+        raise InvalidRequestError(f"base_url {value!r} contains whitespace")
+    return value.rstrip("/")

@@ -28,6 +28,7 @@ from .._retry import call_with_retry
 from .._sse import iter_sse
 from .._streaming import attach_progress
 from .._transport import Response
+from .._urls import join_url
 from ..errors import ChatGPTSyncError, InvalidRequestError, PermissionDeniedError
 from ..types import Chunk, Conversation
 from ._pow import get_answer_token, get_config, get_requirements_token
@@ -177,7 +178,7 @@ class ChatGpt(Provider):
                                  turnstile_token=options["turnstile_token"],
                                  turnstile_solver=options["turnstile_solver"], pow_workers=options["pow_workers"])
         headers = session.headers({**grant.headers, **call.headers, "accept": "text/event-stream"})
-        url = f"{session.base_url}{CONVERSATION_PATH}"
+        url = join_url(session.base_url, CONVERSATION_PATH)
         try:
             return session.core.open("POST", url, headers=headers, body=body, timeout=call.timeout,
                                      max_retries=0, expect="sse", where=url)

@@ -9,14 +9,19 @@ Endpoints: ``GET {base}/models``, ``POST {base}/chat/completions`` (JSON or SSE)
 from __future__ import annotations
 
 import json
-from typing import Any, ClassVar, Generator, Mapping
+from urllib.parse import quote
+from typing import Any, ClassVar, Generator, Iterator, Mapping
 
 from .._messages import last_user_text
 from .._media import media_parts
+from .._client import SkippedLines, is_event_stream
 from .._sse import event_batches
 from .._streaming import attach_progress
-from ..errors import BadRequestError, ChatGPTSyncError, InvalidRequestError, MissingAuthError, ResponseError
-from ..types import Chunk, FinishReason, ImageResponse, Usage
+from .._urls import join_url, with_query
+from ..errors import (
+    BadRequestError, ChatGPTSyncError, InvalidRequestError, MissingAuthError, NotFoundError, ResponseError,
+)
+from ..types import Chunk, FinishReason, ImageResponse, ResponseMeta, Usage
 from ._openai_chunks import ChoiceAccumulator, error_message, message_chunks
 from .base import CallSettings, Provider, class_or_instance
 
@@ -33,6 +38,8 @@ IMAGE_PARAMS = frozenset({"size", "quality", "style", "width", "height", "aspect
 IMAGE_MODEL_PREFIXES = ("dall-e", "gpt-image")
 SEED_PARAMS = frozenset({"media", "prompt", "extra_parameters", "extra_data", "extra_body",
                          "api_base", "api_endpoint"})
+#: openai-python's per-request extras: ``extra_query`` adds URL query parameters.
+CLIENT_PARAMS = frozenset({"extra_query"})
 
 
 class OpenaiTemplate(Provider):
@@ -54,7 +61,7 @@ class OpenaiTemplate(Provider):
     #: Ask for usage in streams; servers that reject ``stream_options`` are retried without it.
     stream_usage: ClassVar[bool] = True
     extra_settings = frozenset({"api_base", "api_endpoint", "image_models"})
-    call_params = CHAT_PARAMS | IMAGE_PARAMS | SEED_PARAMS
+    call_params = CHAT_PARAMS | IMAGE_PARAMS | SEED_PARAMS | CLIENT_PARAMS
 
     def __init__(self, **settings: Any) -> None:
         if "api_base" in settings and "base_url" not in settings:
@@ -94,11 +101,74 @@ class OpenaiTemplate(Provider):
     # ------------------------------------------------------------------ models
     @class_or_instance
     def get_models(self, api_key: str | None = None, api_base: str | None = None, **kwargs: Any) -> list[str]:
-        """Model ids from ``GET {base}/models``; the fallback models if the server has no listing."""
+        """Model ids from ``GET {base}/models`` (sorted, as the seed does; :meth:`list_models` keeps
+        the server's order and fields).
+
+        The class's ``fallback_models`` stand in only for a server without that endpoint (404); a
+        refused key, a network failure or any other error raises, so a wrong setup is never hidden
+        behind a plausible-looking list.
+        """
+        ids = [entry["id"] for entry in self.list_models(api_key=api_key, api_base=api_base, **kwargs)]
+        if self.sort_models:
+            ids.sort()
+        return ids
+
+    @class_or_instance
+    def list_models(self, api_key: str | None = None, api_base: str | None = None,
+                    **kwargs: Any) -> list[dict[str, Any]]:
+        """The server's model entries, in its order and with its fields (each has a string ``id``)."""
+        call, url, headers = self._models_request(api_key, api_base, kwargs, "/models")
+        try:
+            data = self.core(call).request_json("GET", url, headers=headers, timeout=call.timeout,
+                                                max_retries=call.max_retries, where=url)
+        except NotFoundError:
+            if self.fallback_models:
+                return [{"id": model, "object": "model"} for model in self.fallback_models]
+            raise
+        finally:
+            if self._ephemeral:
+                self.close()
+        # OpenAI sends {"data": [...]}; some servers use "models", or send data: null when empty.
+        entries = (data.get("data") or data.get("models") or []) if isinstance(data, dict) else data
+        listed: list[dict[str, Any]] = []
+        images: list[str] = []
+        for entry in entries if isinstance(entries, list) else []:
+            if isinstance(entry, str):
+                entry = {"id": entry}
+            if not isinstance(entry, dict):
+                continue
+            model_id = entry.get("id", entry.get("name"))
+            if not isinstance(model_id, str):
+                continue
+            listed.append({**entry, "id": model_id})
+            if entry.get("image") or entry.get("type") == "image" or entry.get("supports_images"):
+                images.append(model_id)
+        self._listed_image_models = images
+        return listed
+
+    @class_or_instance
+    def retrieve_model(self, model: str, **kwargs: Any) -> dict[str, Any]:
+        """One model's entry from ``GET {base}/models/{model}`` (NotFoundError when unknown)."""
+        if not isinstance(model, str) or not model:
+            raise InvalidRequestError(f"model must be a non-empty string, not {model!r}")
+        call, url, headers = self._models_request(None, None, kwargs, "/models/" + quote(model, safe=""))
+        try:
+            data = self.core(call).request_json("GET", url, headers=headers, timeout=call.timeout,
+                                                max_retries=call.max_retries, where=url)
+        finally:
+            if self._ephemeral:
+                self.close()
+        if not isinstance(data, dict) or not isinstance(data.get("id"), str):
+            raise ResponseError(f"{url} did not answer with a model object", body=data)
+        return data
+
+    def _models_request(self, api_key: str | None, api_base: str | None, kwargs: dict[str, Any],
+                        path: str) -> tuple[CallSettings, str, dict[str, str]]:
         if api_base is not None:
             kwargs["base_url"] = api_base
         if api_key is not None:
             kwargs["api_key"] = api_key
+        query = kwargs.pop("extra_query", None)
         self._check_names(kwargs, self.setting_names(), "keyword argument")
         call = self.settings_for_call(kwargs)
         base = self._api_base(call)
@@ -106,33 +176,7 @@ class OpenaiTemplate(Provider):
         headers = {"Accept": "application/json", **call.headers}
         if key:
             headers["Authorization"] = f"Bearer {key}"
-        try:
-            data = self.core(call).request_json("GET", f"{base}/models", headers=headers, timeout=call.timeout,
-                                                max_retries=call.max_retries, where=f"{base}/models")
-        except MissingAuthError:
-            raise
-        except ChatGPTSyncError:
-            if self.fallback_models:
-                return list(self.fallback_models)
-            raise
-        finally:
-            if self._ephemeral:
-                self.close()
-        entries = data.get("data", data.get("models", [])) if isinstance(data, dict) else data
-        ids: list[str] = []
-        images: list[str] = []
-        for entry in entries if isinstance(entries, list) else []:
-            model_id = entry.get("id", entry.get("name")) if isinstance(entry, dict) else entry
-            if not isinstance(model_id, str):
-                continue
-            ids.append(model_id)
-            if isinstance(entry, dict) and (entry.get("image") or entry.get("type") == "image"
-                                            or entry.get("supports_images")):
-                images.append(model_id)
-        if self.sort_models:
-            ids.sort()
-        self._listed_image_models = images
-        return ids
+        return call, join_url(base, path, query), headers
 
     def is_image_model(self, model: str) -> bool:
         """Whether ``model`` goes to /images/generations: listed as such by the class, the instance's
@@ -157,6 +201,9 @@ class OpenaiTemplate(Provider):
         media = params.pop("media", None)
         prompt = params.pop("prompt", None)
         endpoint = params.pop("api_endpoint", None) or self._settings.get("api_endpoint") or self.api_endpoint
+        query = params.pop("extra_query", None)
+        if query is not None and not isinstance(query, Mapping):
+            raise InvalidRequestError(f"extra_query must be a dict of query parameters, not {type(query).__name__}")
         headers = self.get_headers(stream, key, call.headers)
 
         if self.is_image_model(model):
@@ -165,7 +212,7 @@ class OpenaiTemplate(Provider):
             if not body["prompt"]:
                 raise InvalidRequestError("an image model needs a prompt: pass prompt= or a user message")
             headers["Accept"] = "application/json"
-            return self._run_image(f"{base}/images/generations", headers, body, call)
+            return self._run_image(join_url(base, "/images/generations", query), headers, body, call)
 
         if prompt is not None:
             raise InvalidRequestError(f"prompt= is for image models; {model!r} is a chat model (use messages)")
@@ -182,20 +229,17 @@ class OpenaiTemplate(Provider):
         if auto_usage:
             body["stream_options"] = {"include_usage": True}
         body.update(extra_data)
-        url = endpoint or f"{base}/chat/completions"
+        url = with_query(endpoint, query) if endpoint else join_url(base, "/chat/completions", query)
         if stream:
             return self._run_stream(url, headers, body, call, auto_usage)
         return self._run_json(url, headers, body, call)
 
     def _run_json(self, url: str, headers: dict[str, str], body: dict[str, Any],
                   call: CallSettings) -> Generator[Chunk, None, None]:
-        data = self.core(call).request_json("POST", url, headers=headers, body=_encode(body),
-                                            timeout=call.timeout, max_retries=call.max_retries, where=url)
-        if not isinstance(data, dict):
-            raise ResponseError(f"{url} returned JSON that is not an object", body=data)
-        if data.get("error"):
-            raise ResponseError(f"the server reported an error: {error_message(data['error'])}", body=data)
-        yield from message_chunks(data)
+        data, response_headers = self.core(call).request_json_with_headers(
+            "POST", url, headers=headers, body=_encode(body), timeout=call.timeout,
+            max_retries=call.max_retries, where=url)
+        yield from _completion_chunks(data, url, 200, response_headers)
 
     def _run_stream(self, url: str, headers: dict[str, str], body: dict[str, Any], call: CallSettings,
                     auto_usage: bool) -> Generator[Chunk, None, None]:
@@ -210,9 +254,20 @@ class OpenaiTemplate(Provider):
             body.pop("stream_options", None)
             response = core.open("POST", url, headers=headers, body=_encode(body), timeout=call.timeout,
                                  max_retries=call.max_retries, expect="sse", where=url)
+        status, response_headers = response.status_code, response.headers
+        if not is_event_stream(response.headers):
+            # A server that does not stream answered with the whole completion: still a good answer.
+            try:
+                data = json.loads(response.read())
+            finally:
+                response.close()
+            yield from _completion_chunks(data, url, status, response_headers)
+            return
         acc = ChoiceAccumulator()
         parts = acc.parts
         loads = json.loads
+        skipped = SkippedLines(url)
+        first = True  # no well-formed chunk yet
         try:
             for events in event_batches(response.iter_bytes()):
                 for event in events:
@@ -221,18 +276,25 @@ class OpenaiTemplate(Provider):
                         response.drain()  # read to the end so the connection goes back to the pool
                         break
                     if not data or data[0] != "{":
-                        continue  # keep-alive, empty or malformed line: nothing to show
+                        if data:
+                            skipped.add(data)
+                        continue  # keep-alive or empty line
                     try:
                         chunk = loads(data)
                     except ValueError:
+                        skipped.add(data)
                         continue
+                    if first:
+                        first = False
+                        yield ResponseMeta.from_completion(chunk, status, response_headers)
                     # Fast path for the common chunk: one choice, index 0, a delta with only text.
                     choices = chunk.get("choices")
                     if choices and len(choices) == 1:
                         choice = choices[0]
                         delta = choice.get("delta")
                         if (delta and len(delta) == 1 and not choice.get("index")
-                                and choice.get("finish_reason") is None and not chunk.get("usage")):
+                                and choice.get("finish_reason") is None and choice.get("logprobs") is None
+                                and not chunk.get("usage")):
                             content = delta.get("content")
                             if content.__class__ is str:
                                 if content:
@@ -243,6 +305,9 @@ class OpenaiTemplate(Provider):
                 else:
                     continue
                 break
+            if first:
+                raise ResponseError(f"{url} sent an event stream with no usable event{skipped.summary()}",
+                                    body=skipped.first)
             yield from acc.finish()
         except ChatGPTSyncError as exc:
             attach_progress(exc, acc.text(), None)
@@ -283,6 +348,16 @@ class OpenaiAPI(OpenaiTemplate):
     default_model = "gpt-4o-mini"
     image_models = ["dall-e-3", "dall-e-2", "gpt-image-1"]
     fallback_models = ["gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "o4-mini"]
+
+
+def _completion_chunks(data: Any, url: str, status: int,
+                       headers: Mapping[str, str]) -> Iterator[Chunk]:
+    """The pieces of a whole ``chat.completion`` body (an error object in it raises)."""
+    if not isinstance(data, dict):
+        raise ResponseError(f"{url} returned JSON that is not an object", body=data)
+    if data.get("error"):
+        raise ResponseError(f"the server reported an error: {error_message(data['error'])}", body=data["error"])
+    yield from message_chunks(data, status, headers)
 
 
 def _encode(body: dict[str, Any]) -> bytes:

@@ -71,6 +71,7 @@ class Plan:
     prompt_tokens: int
     include_usage: bool = False
     inband_error: bool = False
+    logprobs: bool = False
 
     def usage(self) -> dict[str, Any]:
         completion = sum(c.pieces() for c in self.choices)
@@ -106,6 +107,11 @@ def build_plan(body: dict[str, Any], reply: str | None, stream_tokens: int | Non
     # A finished tool round (last message from a tool) gets text, or a tool loop would never end.
     wants_tools = bool(body.get("tools")) and body.get("tool_choice") != "none" and messages[-1]["role"] != "tool"
     text = reply if reply is not None else "Echo: " + user_text
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_schema":
+        text = json.dumps(schema_instance(fmt["json_schema"].get("schema") or {}, text))
+    elif fmt.get("type") == "json_object":
+        text = json.dumps({"echo": text})
     for stop in stops:
         if stop and stop in text:
             text = text[:text.index(stop)]
@@ -128,7 +134,48 @@ def build_plan(body: dict[str, Any], reply: str | None, stream_tokens: int | Non
             choice.content = tokens
         choices.append(choice)
     include_usage = bool(body.get("stream") and (body.get("stream_options") or {}).get("include_usage"))
-    return Plan(body["model"], choices, prompt_tokens, include_usage, "INBAND_ERROR" in user_text)
+    return Plan(SERVED_MODELS.get(body["model"], body["model"]), choices, prompt_tokens, include_usage,
+                "INBAND_ERROR" in user_text, bool(body.get("logprobs")))
+
+
+def schema_instance(schema: Any, text: str, defs: dict[str, Any] | None = None) -> Any:
+    """A value that satisfies ``schema`` (the structured-output subset), deterministically: strings
+    are the echo text, numbers 1, booleans true, arrays one item, enums their first value."""
+    if not isinstance(schema, dict):
+        return None
+    defs = defs if defs is not None else schema.get("$defs") or {}
+    if "$ref" in schema:
+        return schema_instance(defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), text, defs)
+    if "enum" in schema:
+        return schema["enum"][0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        if schema.get(key):
+            return schema_instance(schema[key][0], text, defs)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object":
+        return {name: schema_instance(sub, text, defs) for name, sub in (schema.get("properties") or {}).items()}
+    if kind == "array":
+        return [schema_instance(schema.get("items") or {}, text, defs)]
+    if kind in ("integer", "number"):
+        return 1
+    if kind == "boolean":
+        return True
+    if kind == "null":
+        return None
+    return text
+
+
+# Like api.openai.com, an alias is answered by a dated snapshot, and the answer names the snapshot.
+SERVED_MODELS = {"gpt-4o-mini": "gpt-4o-mini-2024-07-18", "gpt-4o": "gpt-4o-2024-08-06"}
+SYSTEM_FINGERPRINT = "fp_e5a2b3c4d1"
+
+
+def token_logprobs(tokens: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Deterministic per-token log probabilities in OpenAI's shape."""
+    return [{"token": t, "logprob": round(-0.01 * (i + 1), 4), "bytes": list(t.encode()), "top_logprobs": []}
+            for i, t in enumerate(tokens)]
 
 
 # ------------------------------------------------------------------------------------ rendering
@@ -145,13 +192,18 @@ def completion_json(plan: Plan, completion_id: str, created: int) -> dict[str, A
             message["tool_calls"] = [{"id": call_id, "type": "function",
                                       "function": {"name": name, "arguments": "".join(frags)}}
                                      for call_id, name, frags in c.tool_calls]
-        choices.append({"index": c.index, "message": message, "logprobs": None, "finish_reason": c.finish_reason})
+        logprobs = ({"content": token_logprobs(c.content or ()), "refusal": None} if plan.logprobs else None)
+        choices.append({"index": c.index, "message": message, "logprobs": logprobs,
+                        "finish_reason": c.finish_reason})
     return {"id": completion_id, "object": "chat.completion", "created": created, "model": plan.model,
-            "choices": choices, "usage": plan.usage()}
+            "choices": choices, "usage": plan.usage(), "system_fingerprint": SYSTEM_FINGERPRINT}
 
 
-def _fragment(index: int, delta: dict[str, Any], finish: str | None = None) -> bytes:
-    choice = {"index": index, "delta": delta, "finish_reason": finish}
+def _fragment(index: int, delta: dict[str, Any], finish: str | None = None,
+              logprobs: dict[str, Any] | None = None) -> bytes:
+    choice: dict[str, Any] = {"index": index, "delta": delta, "finish_reason": finish}
+    if logprobs is not None:
+        choice["logprobs"] = logprobs
     return b'"choices":[' + json.dumps(choice, separators=(",", ":")).encode() + b"]}\n\n"
 
 
@@ -161,11 +213,14 @@ def _content_fragments(tokens: tuple[str, ...], index: int) -> tuple[bytes, ...]
     return tuple(_fragment(index, {"content": token}) for token in tokens)
 
 
-def _choice_fragments(c: Choice) -> list[bytes]:
+def _choice_fragments(c: Choice, logprobs: bool = False) -> list[bytes]:
     first: dict[str, Any] = {"role": "assistant", "content": "" if c.content is not None else None}
     frags = [_fragment(c.index, first)]
     frags += [_fragment(c.index, {"reasoning_content": piece}) for piece in c.reasoning]
-    if c.content is not None:
+    if c.content is not None and logprobs:
+        frags += [_fragment(c.index, {"content": token}, None, {"content": token_logprobs((token,)), "refusal": None})
+                  for token in c.content]
+    elif c.content is not None:
         frags += _content_fragments(c.content, c.index)
     frags += [_fragment(c.index, {"refusal": piece}) for piece in c.refusal or ()]
     for n, (call_id, name, pieces) in enumerate(c.tool_calls):
@@ -180,7 +235,7 @@ def stream_head(plan: Plan, completion_id: str, created: int) -> bytes:
     """The bytes every chunk event starts with, up to its ``choices`` key."""
     model = json.dumps(plan.model)
     return (f'data: {{"id":"{completion_id}","object":"chat.completion.chunk","created":{created},'
-            f'"model":{model},').encode()
+            f'"model":{model},"system_fingerprint":"{SYSTEM_FINGERPRINT}",').encode()
 
 
 def delta_event(head: bytes, index: int, delta: dict[str, Any]) -> bytes:
@@ -196,7 +251,7 @@ def stream_events(plan: Plan, completion_id: str, created: int) -> list[tuple[st
         frags = [_fragment(0, {"role": "assistant", "content": ""})] + [_fragment(0, {"content": t}) for t in tokens]
         error = b"data: " + json.dumps({"error": INBAND_ERROR}).encode() + b"\n\n"
         return [("delta", head + f) for f in frags] + [("error", error)]
-    per_choice = [_choice_fragments(c) for c in plan.choices]
+    per_choice = [_choice_fragments(c, plan.logprobs) for c in plan.choices]
     if len(per_choice) == 1:
         events = [("delta", head + f) for f in per_choice[0]]
     else:

@@ -253,6 +253,46 @@ def validate_chat(body: Any, models: list[str]) -> None:
     if body.get("user") is not None and not isinstance(body["user"], str):
         raise _bad_type("user", "a string", body["user"])
     _check_tools(body)
+    _check_response_format(body.get("response_format"))
+
+
+def _check_response_format(fmt: Any) -> None:
+    """``text``, ``json_object`` or ``json_schema``; a strict schema must close and require every
+    object's properties, as the API demands of structured outputs."""
+    if fmt is None:
+        return
+    if not isinstance(fmt, dict):
+        raise _bad_type("response_format", "an object", fmt)
+    kind = fmt.get("type")
+    if kind not in ("text", "json_object", "json_schema"):
+        raise _bad_value("response_format.type", kind, ("text", "json_object", "json_schema"))
+    if kind != "json_schema":
+        return
+    spec = fmt.get("json_schema")
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise _missing("response_format.json_schema.name")
+    if spec.get("strict"):
+        _check_strict(spec.get("schema"), "response_format.json_schema.schema")
+
+
+def _check_strict(schema: Any, where: str) -> None:
+    if isinstance(schema, list):
+        for item in schema:
+            _check_strict(item, where)
+        return
+    if not isinstance(schema, dict):
+        return
+    if schema.get("type") == "object" and isinstance(schema.get("properties"), dict):
+        if schema.get("additionalProperties") is not False:
+            raise ApiError(400, f"Invalid schema for response_format: In context={where}, 'additionalProperties' is "
+                           f"required to be supplied and to be false.", param="response_format",
+                           code="invalid_json_schema")
+        if sorted(schema.get("required") or []) != sorted(schema["properties"]):
+            raise ApiError(400, f"Invalid schema for response_format: In context={where}, 'required' is required "
+                           f"to be supplied and to be an array including every key in properties.",
+                           param="response_format", code="invalid_json_schema")
+    for value in schema.values():
+        _check_strict(value, where)
 
 
 def unparseable() -> ApiError:
