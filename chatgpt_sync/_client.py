@@ -22,7 +22,7 @@ from .errors import (
 from .types import Timeout
 
 __all__ = ["HTTPCore", "error_from_response", "looks_like_html", "server_message", "is_event_stream",
-           "SkippedLines"]
+           "SkippedLines", "is_challenge", "blocked_error", "redirect_error", "settle_non_stream"]
 
 ERROR_BODY_LIMIT = 64 * 1024
 # A JSON answer to a stream request (servers that do not stream) is read whole, up to this size.
@@ -62,7 +62,7 @@ def _html_title(text: str) -> str:
     return " ".join(text[start + 7:end].split())[:120]
 
 
-def _is_challenge(body: bytes) -> bool:
+def is_challenge(body: bytes) -> bool:
     lowered = body[:ERROR_BODY_LIMIT].decode("utf-8", "replace").lower()
     return any(marker in lowered for marker in _CHALLENGE_MARKERS)
 
@@ -70,7 +70,7 @@ def _is_challenge(body: bytes) -> bool:
 def blocked_error(status: int | None, body: bytes, *, where: str) -> BlockedError:
     """A one-line BlockedError for an HTML page received where JSON or SSE was expected."""
     text = body[:ERROR_BODY_LIMIT].decode("utf-8", "replace")
-    kind = "cloudflare" if _is_challenge(body) else "html_page"
+    kind = "cloudflare" if is_challenge(body) else "html_page"
     title = _html_title(text)
     what = "an anti-bot challenge page" if kind == "cloudflare" else "an HTML page"
     status_text = f" (HTTP {status})" if status else ""
@@ -109,7 +109,7 @@ def error_from_response(status: int, headers: Mapping[str, str], raw_body: bytes
     """The exception for a non-2xx answer (or an HTML wall at any status)."""
     content_type = headers.get("content-type", "")
     html = looks_like_html(content_type, raw_body)
-    if html and (status in (401, 403, 429) or _is_challenge(raw_body)):
+    if html and (status in (401, 403, 429) or is_challenge(raw_body)):
         # A wall, not an API answer: a challenge page, or a login page served instead of JSON.
         return blocked_error(status, raw_body, where=where)
     text = raw_body[:ERROR_BODY_LIMIT].decode("utf-8", "replace")
@@ -148,11 +148,19 @@ def redirect_error(status: int, headers: Mapping[str, str], *, where: str) -> AP
 
 
 def _json_error(payload: Any) -> Any:
-    """The error object of an error-shaped JSON body (``{"error": ...}``), else None."""
+    """The error object of an error-shaped JSON body, else None: ``{"error": {...}}``; TGI's
+    ``{"error": "...", "error_type": "..."}`` (the whole body, its type sits beside the string;
+    Q13/Q14 of the server survey); old vLLM's, FastChat's and SGLang's flat
+    ``{"object": "error", "message": ...}`` (Q10)."""
     if isinstance(payload, list) and len(payload) == 1:
         payload = payload[0]  # some servers wrap the error in a one-element list
-    if isinstance(payload, dict) and payload.get("error") and not payload.get("choices"):
-        return payload["error"]
+    if not isinstance(payload, dict) or payload.get("choices"):
+        return None
+    error = payload.get("error")
+    if error:
+        return error if isinstance(error, dict) else payload
+    if payload.get("object") == "error":
+        return payload
     return None
 
 
@@ -173,6 +181,15 @@ def settle_non_stream(response: Response, *, where: str) -> Response:
     head = body.lstrip()[:64]
     if looks_like_html(headers.get("content-type", ""), body):
         raise blocked_error(status, body, where=where)
+    if "ndjson" in content_type or "jsonl" in content_type:
+        # Newline-delimited JSON is how native APIs stream, e.g. Ollama's /api/chat
+        # (server/routes.go:2098, application/x-ndjson): the address is not the OpenAI-compatible one.
+        first_line = body.strip().split(b"\n", 1)[0].decode("utf-8", "replace")[:200]
+        raise ResponseError(f"{where} answered HTTP {status} with {content_type} (newline-delimited JSON) where "
+                            f"an event stream was expected: it looks like a native API such as Ollama's "
+                            f"/api/chat, not an OpenAI-compatible one; the base_url probably needs /v1 "
+                            f"(e.g. http://localhost:11434/v1). First line: {first_line!r}",
+                            body=body[:2000].decode("utf-8", "replace"))
     if not head:
         raise ResponseError(f"{where} answered HTTP {status} with an empty body ({content_type}) where an "
                             f"event stream was expected", body="")

@@ -40,6 +40,8 @@ _PATTERNS = [
     re.compile(r"\bgAAAAA[A-Za-z0-9_=+/-]{16,}"),
     re.compile(r"(?i)((?:api[_-]?key|access[_-]?token|session[_-]?token|__Secure-next-auth\.session-token|"
                r"cookie|password|secret)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,;&}]{4,}"),
+    # Credentials carried in a URL's query (GPTalk's stream token, ?key= APIs): logged URLs stay safe.
+    re.compile(r"(?i)([?&](?:token|stream_token|access_token|key|api[_-]?key|sig|signature)=)[^&\s#\"']+"),
 ]
 
 

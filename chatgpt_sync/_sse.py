@@ -6,9 +6,18 @@ CR, LF and CRLF line ends (also a CRLF split across two chunks), ``:`` comments,
 ``data``, ``event``/``id``/``retry`` fields, one leading BOM, and UTF-8 with invalid bytes replaced
 by U+FFFD. Chunks may be split anywhere, even inside a multibyte character.
 
-One deliberate deviation: at end of stream, an event that has data lines but never got its
-terminating blank line is dispatched instead of discarded, so servers that forget the final blank
-line do not lose their last event.
+Two deliberate deviations:
+
+- At end of stream, an event that has data lines but never got its terminating blank line is
+  dispatched instead of discarded, so servers that forget the final blank line do not lose their
+  last event.
+- A line whose field name is ``error`` is not ignored (the spec ignores unknown fields): it ends
+  the event in progress as a blank line would, then is dispatched as an event of its own with
+  ``event="error"`` and the line's value as ``data``. Old llama.cpp servers (up to about b5000,
+  Feb 2025) wrote errors that way, ``error: {"code":400,"message":...}`` and then ``data: [DONE]``
+  (ggerganov/llama.cpp@c392e50 examples/server/server.cpp:3911, utils.hpp:487 server_sent_event);
+  a decoder following the spec to the letter drops the error and the stream looks like a clean,
+  short success. Ending the pending event first keeps the events in wire order.
 
 No I/O and no domain knowledge; it imports nothing from the package.
 """
@@ -181,6 +190,16 @@ class SSEDecoder:
                     digits = value.lstrip("0")
                     if len(digits) <= 18:
                         self._retry = int(digits or "0")
+            elif name == "error":
+                # The documented deviation (old llama.cpp's ``error:`` lines, see the module
+                # docstring): end the pending event as a blank line would, then dispatch this one.
+                if data:
+                    events.append(_make_event(
+                        "\n".join(data), self._event or "message", self._id, self._retry))
+                    data = self._data = []
+                self._event = ""
+                self._retry = None
+                events.append(_make_event(value, "error", self._id, None))
             # Any other field is ignored, as the spec says.
         return events
 

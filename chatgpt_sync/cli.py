@@ -3,6 +3,7 @@
     chatgpt-sync chat "prompt" [--provider P] [--model M] [--base-url URL] [--api-key KEY] [--no-stream]
     chatgpt-sync chat "prompt" --demo          # offline: the built-in emulator answers
     chatgpt-sync models [--provider P] [--base-url URL]
+    chatgpt-sync providers [--json]             # every provider: flags, models, auth
 
 With no backend configured it says how to configure one. Exit codes: 0 ok (a refusal included),
 1 API error, 2 usage.
@@ -62,13 +63,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     models = sub.add_parser("models", help="list the models a backend offers")
     backend_options(models)
+
+    listing = sub.add_parser("providers", help="list the providers: working flag, auth, models")
+    listing.add_argument("--json", action="store_true", help="one JSON object per provider")
     return parser
 
 
 @contextlib.contextmanager
 def _backend(args: argparse.Namespace) -> Iterator[tuple[Any, dict[str, Any]]]:
     """The provider instance to use, and the emulator behind it when --demo is given."""
-    from .providers import get_provider
+    from .providers import default_provider, get_provider
 
     settings: dict[str, Any] = {}
     if args.timeout is not None:
@@ -86,9 +90,7 @@ def _backend(args: argparse.Namespace) -> Iterator[tuple[Any, dict[str, Any]]]:
     base_url = args.base_url or os.environ.get("CHATGPT_SYNC_BASE_URL")
     if base_url:
         settings["base_url"] = base_url
-        name = name or "OpenaiTemplate"
-    if not name:
-        name = "OpenaiAPI" if (args.api_key or os.environ.get("OPENAI_API_KEY")) else None
+    name = name or default_provider(settings)
     if not name:
         raise _Usage("no backend configured.\n\n" + EPILOG)
     with get_provider(name)(**settings) as provider:
@@ -104,9 +106,36 @@ class _Usage(Exception):
     pass
 
 
+def _providers(args: argparse.Namespace) -> int:
+    """The registry, as a table (or JSON lines): what each provider is and what it needs."""
+    import json
+
+    from .providers import PROVIDERS, get_provider
+
+    rows: list[dict[str, Any]] = []
+    for name in PROVIDERS:
+        cls = get_provider(name)
+        rows.append({"name": name, "working": bool(cls.working), "needs_auth": bool(cls.needs_auth),
+                     "default_model": cls.default_model or None, "models": list(cls.models),
+                     "url": cls.url or None, "label": cls.label or name})
+    if args.json:
+        for row in rows:
+            print(json.dumps(row))
+        return 0
+    print(f"{'provider':<15} {'working':<8} {'auth':<9} {'default model':<24} models")
+    for row in rows:
+        auth = "needed" if row["needs_auth"] else "none"
+        models = ", ".join(row["models"][:6]) + (", ..." if len(row["models"]) > 6 else "")
+        if not models:  # the template lists its server's models; a RetryProvider its members'
+            models = "(its members' models)" if row["name"] == "RetryProvider" else "(what its server lists)"
+        print(f"{row['name']:<15} {'yes' if row['working'] else 'no':<8} {auth:<9} "
+              f"{row['default_model'] or '-':<24} {models}")
+    return 0
+
+
 def _check_usage(args: argparse.Namespace) -> None:
     """Reject option combinations that would otherwise be silently ignored (before any input is read)."""
-    if args.demo and (args.base_url or args.provider):
+    if getattr(args, "demo", False) and (args.base_url or args.provider):
         given = "--base-url" if args.base_url else "--provider"
         raise _Usage(f"--demo answers from the built-in emulator, so it cannot be combined with {given}: "
                      f"drop --demo to use that backend, or drop {given} for the offline demo")
@@ -166,6 +195,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_usage(args)
         if args.command == "chat":
             return _chat(args)
+        if args.command == "providers":
+            return _providers(args)
         return _models(args)
     except _Usage as exc:
         print(f"chatgpt-sync: {exc}", file=sys.stderr)

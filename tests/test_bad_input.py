@@ -281,3 +281,22 @@ def test_models_fallback_only_when_the_server_has_no_listing(openai_server, slee
 def test_every_error_here_is_a_package_error() -> None:
     assert issubclass(CertificateError, ChatGPTSyncError)
     assert json.loads(json.dumps(redact_value({"a": [1, "b"]}))) == {"a": [1, "b"]}
+
+
+def test_a_token_in_a_url_query_never_reaches_the_logs(caplog) -> None:
+    # GPTalk's protocol puts its stream token in the query string of the stream URL.
+    import logging
+
+    from chatgpt_sync.providers.gptalk import GPTalk
+    from chatgpt_sync.testing.gptalk import GPTalkEmulator
+
+    assert "?token=[redacted]" in redact_text("GET http://h/stream?token=abc123def456")
+    with GPTalkEmulator() as server, caplog.at_level(logging.DEBUG, logger="chatgpt_sync"):
+        provider = GPTalk(base_url=server.base_url)
+        assert provider.create_completion("gpt-3.5-turbo", [{"role": "user", "content": "hi"}]).text()
+        provider.close()
+        assert server.issued_stream_tokens
+        logged = "\n".join(record.getMessage() for record in caplog.records)
+        assert "/stream" in logged
+        for token in server.issued_stream_tokens:
+            assert token not in logged

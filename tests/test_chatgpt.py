@@ -32,7 +32,7 @@ from chatgpt_sync.testing._chatgpt_web_handler import UNUSUAL_ACTIVITY
 from chatgpt_sync.testing._chatgpt_web_stream import INBAND_ERROR
 from chatgpt_sync.testing.chatgpt_web import ChatGptWebEmulator
 from chatgpt_sync.testing.pow_verifier import verify_answer_token, verify_requirements_token
-from chatgpt_sync.types import Conversation, FinishReason, TitleGeneration
+from chatgpt_sync.types import Conversation, FinishReason, ResponseMeta, TitleGeneration
 
 from conftest import wait_until
 
@@ -477,6 +477,8 @@ def test_connections_are_reused_and_released(server, provider) -> None:
 
 def test_an_abandoned_stream_releases_its_connection(server, provider) -> None:
     with provider.create_completion("auto", HELLO, stream=True) as stream:
+        meta = next(stream)  # the server's identifiers come first: the message id and model slug
+        assert isinstance(meta, ResponseMeta) and meta.id and meta.model == "gpt-4o-mini"
         assert isinstance(next(stream), str)
     assert provider.create_completion("auto", HELLO).text() == expected_reply("hello there", 1)
     provider.close()
@@ -550,3 +552,17 @@ def test_example_reports_a_wall_instead_of_a_traceback() -> None:
         assert result.returncode == 0, result.stderr
         assert "Turn 2." in result.stdout
 
+
+
+def test_create_completion_without_a_provider_routes_by_model(server, monkeypatch) -> None:
+    # No provider, no base_url, no key: the registry's working providers that list "auto" answer
+    # (ChatGpt, pointed at the emulator through its default base URL).
+    import chatgpt_sync
+    from chatgpt_sync.errors import InvalidRequestError
+
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setattr(ChatGpt, "default_base_url", server.base_url)
+    assert chatgpt_sync.create_completion("auto", HELLO).text() == expected_reply("hello there", 1)
+    with pytest.raises(InvalidRequestError, match="chatgpt-sync providers"):
+        chatgpt_sync.create_completion("no-such-model", HELLO)
+    assert len(sent(server, "/backend-anon/conversation")) == 1

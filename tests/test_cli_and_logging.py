@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -132,3 +133,17 @@ def test_tls_client_is_imported_only_when_used() -> None:
             "print('tls_client' in sys.modules, 'curl_cffi' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_providers_lists_every_registered_provider(capsys) -> None:
+    from chatgpt_sync import cli
+    from chatgpt_sync.providers import PROVIDERS
+    assert cli.main(["providers", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["name"] for r in rows] == list(PROVIDERS)
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["OpenaiAPI"]["needs_auth"] is True and by_name["GPTalk"]["working"] is False
+    assert "auto" in by_name["ChatGpt"]["models"]
+    assert cli.main(["providers"]) == 0
+    table = capsys.readouterr().out
+    assert "Chatgpt4o" in table and "working" in table

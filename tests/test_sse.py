@@ -77,6 +77,22 @@ CASES: List[Tuple[str, bytes, List[Expected]]] = [
     ("4-byte emoji", "data: 😀 ok 你好\n\nevent: é\ndata: 🎉\n\n".encode(),
      [(M, "😀 ok 你好", None, None), ("é", "🎉", None, None)]),
     ("nul in data kept", b"data: a\x00b\n\n", [(M, "a\x00b", None, None)]),
+    # The documented deviation: an ``error:`` line is an event of its own (old llama.cpp, Q3:
+    # ggerganov/llama.cpp@c392e50 examples/server/server.cpp:3911 then :3917 ev_done).
+    ("error field (old llama.cpp)", b'error: {"code":400,"message":"too long"}\n\ndata: [DONE]\n\n',
+     [("error", '{"code":400,"message":"too long"}', None, None), (M, "[DONE]", None, None)]),
+    ("error field ends the pending event", b"event: e\nid: 4\nretry: 9\ndata: a\nerror: b\ndata: c\n\n",
+     [("e", "a", "4", 9), ("error", "b", "4", None), (M, "c", "4", None)]),
+    ("error field resets event and retry", b"event: e\nretry: 9\nerror: x\ndata: y\n\n",
+     [("error", "x", None, None), (M, "y", None, None)]),
+    ("error field without value", b"error\nerror:\nerror: \n\n",
+     [("error", "", None, None), ("error", "", None, None), ("error", "", None, None)]),
+    ("error field no space, crlf", b"error:x\r\n\r\nerror:  y\r\n",
+     [("error", "x", None, None), ("error", " y", None, None)]),
+    ("error field at eof without line end", b"data: a\nerror: x", [(M, "a", None, None), ("error", "x", None, None)]),
+    ("error field name is exact", b"Error: x\nerrors: y\n error: z\nerror-x: w\ndata: a\n\n",
+     [(M, "a", None, None)]),
+    ("event named error is standard", b"event: error\ndata: {\"m\": 1}\n\n", [("error", '{"m": 1}', None, None)]),
     ("everything", b"\xef\xbb\xbf: start\r\nretry: 3000\r\nid: 42\r\nevent: delta\r\ndata: {\"x\":\r\n"
      b"data:  1}\r\n\r\n: keep-alive\r\rdata: [DONE]\n\n",
      [("delta", '{"x":\n 1}', "42", 3000), (M, "[DONE]", "42", None)]),
@@ -240,7 +256,8 @@ def test_roundtrip_random_events_and_chunking(data: st.DataObject) -> None:
 
 
 def _reference_decode(stream: bytes) -> List[Expected]:
-    """The spec's algorithm written plainly (whole stream at once), plus our EOF dispatch."""
+    """The spec's algorithm written plainly (whole stream at once), plus our EOF dispatch and our
+    ``error:`` line."""
     text = stream.decode("utf-8", "replace")
     text = text[1:] if text.startswith("\ufeff") else text
     lines = re.split(r"\r\n|\r|\n", text)
@@ -264,15 +281,20 @@ def _reference_decode(stream: bytes) -> List[Expected]:
         elif name == "id" and "\0" not in value:
             last_id = value
         elif name == "retry" and value and all(c in "0123456789" for c in value):
-            if len(value.lstrip("0")) <= 18:  # our one addition: absurd delays are ignored
+            if len(value.lstrip("0")) <= 18:  # our addition: absurd delays are ignored
                 retry = int(value)
+        elif name == "error":  # our deviation (old llama.cpp): end the event, dispatch this line
+            if data:
+                events.append((event or "message", data[:-1], last_id, retry))
+            data, event, retry = "", "", None
+            events.append(("error", value, last_id, None))
     return events
 
 
 @settings(max_examples=120, deadline=None)
 @given(st.data())
 def test_arbitrary_bytes_match_reference_under_any_chunking(data: st.DataObject) -> None:
-    alphabet = st.sampled_from([b"\r", b"\n", b":", b" ", b"data", b"event", b"id", b"retry", b"1",
+    alphabet = st.sampled_from([b"\r", b"\n", b":", b" ", b"data", b"event", b"id", b"retry", b"error", b"1",
                                 b"\x00", b"\xef\xbb\xbf", b"\xff", b"\xf0\x9f\x98\x80", b"x"])
     stream = b"".join(data.draw(st.lists(alphabet, max_size=40)))
     whole = _decode([stream])

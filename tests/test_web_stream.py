@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from chatgpt_sync.errors import ResponseError
 from chatgpt_sync.providers._web_patch import apply_op, split_pointer
 from chatgpt_sync.providers._web_stream import WebStreamDecoder
-from chatgpt_sync.types import (Chunk, Conversation, FinishReason, ImageResponse, Reasoning, Sources,
+from chatgpt_sync.types import (Chunk, Conversation, FinishReason, ImageResponse, Reasoning, ResponseMeta, Sources,
                                 TitleGeneration)
 
 CID = "67f0c0de-0000-8000-8000-c0a7e55a7100"
@@ -73,13 +73,28 @@ INPUT_MESSAGE = {"type": "input_message", "conversation_id": CID,
 COMPLETE = {"type": "message_stream_complete", "conversation_id": CID}
 
 
-def feed_all(events: Sequence[Event], decoder: Optional[WebStreamDecoder] = None) -> List[Chunk]:
+def feed_all(events: Sequence[Event], decoder: Optional[WebStreamDecoder] = None,
+             meta: bool = False) -> List[Chunk]:
+    """Decoded pieces; the answer's ResponseMeta is left out unless ``meta`` (it has its own test)."""
     decoder = decoder if decoder is not None else WebStreamDecoder()
     out: List[Chunk] = []
     for item in events:
         name, data = item if isinstance(item, tuple) else ("message", item)
         out += decoder.feed(data if isinstance(data, str) else json.dumps(data), name)
-    return out
+    return out if meta else [c for c in out if not isinstance(c, ResponseMeta)]
+
+
+def test_the_servers_identifiers_come_before_the_first_text_piece() -> None:
+    message = {"id": "msg-1", "author": {"role": "assistant"}, "recipient": "all", "create_time": 1700000000.5,
+               "content": {"content_type": "text", "parts": ["Hi"]}, "status": "in_progress",
+               "metadata": {"model_slug": "gpt-4o-mini-2024-07-18"}}
+    out = feed_all([{"message": message, "conversation_id": "c-1"}], meta=True)
+    assert out == [ResponseMeta("msg-1", "gpt-4o-mini-2024-07-18", 1700000000), "Hi"]
+    # once per answer, however many events the message takes
+    again = dict(message, content={"content_type": "text", "parts": ["Hi there"]})
+    decoder = WebStreamDecoder()
+    pieces = feed_all([{"message": message}, {"message": again}], decoder, meta=True)
+    assert [type(p).__name__ for p in pieces] == ["ResponseMeta", "str", "str"]
 
 
 def run(events: Sequence[Event]) -> Tuple[List[Chunk], WebStreamDecoder]:

@@ -14,7 +14,7 @@ import json
 from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ..errors import ResponseError
-from ..types import (Chunk, Conversation, FinishReason, ImageResponse, Reasoning, Sources,
+from ..types import (Chunk, Conversation, FinishReason, ImageResponse, Reasoning, ResponseMeta, Sources,
                      TitleGeneration)
 from ._web_patch import TextTrack, apply_op, is_op_list
 
@@ -66,6 +66,16 @@ def _add_source(entry: Any, found: Dict[str, Dict[str, Any]]) -> None:
         found[url] = {"url": url, "title": title}
     elif title and not found[url]["title"]:
         found[url]["title"] = title
+
+
+def _meta(message: Dict[str, Any], metadata: Dict[str, Any]) -> ResponseMeta:
+    """The answer's identifiers as the web backend gives them: the message id, the model that
+    answered (``model_slug``, e.g. "gpt-4o-mini" for "auto") and the message's creation time."""
+    created = message.get("create_time")
+    slug = metadata.get("model_slug") or metadata.get("default_model_slug")
+    return ResponseMeta(message.get("id"), slug if isinstance(slug, str) and slug else None,
+                        int(created) if isinstance(created, (int, float)) and not isinstance(created, bool) else None,
+                        raw=copy.deepcopy(message))
 
 
 class WebStreamDecoder:
@@ -223,6 +233,8 @@ class WebStreamDecoder:
         hidden = metadata.get("is_visually_hidden_from_conversation") is True
         recipient = message.get("recipient") or "all"
         if role == "assistant" and recipient == "all" and isinstance(message.get("id"), str):
+            if self.message_id is None:
+                out.append(_meta(message, metadata))  # the server's ids, before the first text piece
             self.message_id = message["id"]
         if role in ("assistant", "tool") and not hidden:
             self._turn_key = key

@@ -23,13 +23,14 @@ import time
 import uuid
 from typing import Any, ClassVar, Generator
 
+from .._client import is_event_stream, server_message
 from .._messages import content_text
 from .._retry import call_with_retry
 from .._sse import iter_sse
 from .._streaming import attach_progress
 from .._transport import Response
 from .._urls import join_url
-from ..errors import ChatGPTSyncError, InvalidRequestError, PermissionDeniedError
+from ..errors import ChatGPTSyncError, InvalidRequestError, PermissionDeniedError, ResponseError
 from ..types import Chunk, Conversation
 from ._pow import get_answer_token, get_config, get_requirements_token
 from ._web import DEFAULT_USER_AGENT, WebSession, _wall, init_session, request_sentinel
@@ -190,6 +191,14 @@ class ChatGpt(Provider):
              stream: bool) -> Generator[Chunk, None, None]:
         response = call_with_retry(lambda: self._open(body, call, options), max_retries=call.max_retries,
                                    sleep=call.sleep)
+        if not is_event_stream(response.headers):
+            # JSON where the conversation stream was expected ({"detail": ...}): never an empty answer.
+            try:
+                payload = json.loads(response.read() or b"null")
+            finally:
+                response.close()
+            raise ResponseError(f"the conversation endpoint answered with JSON instead of a stream: "
+                                f"{server_message(payload) or payload!r}", body=payload)
         decoder = WebStreamDecoder()
         try:
             # The web backend always streams; stream=False yields the same pieces, gathered.

@@ -32,9 +32,10 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any, ClassVar, Generator, Mapping
 from urllib.parse import urlencode
 
-from .._client import _is_challenge, blocked_error, looks_like_html, redirect_error
+from .._client import is_challenge, blocked_error, looks_like_html, redirect_error
 from .._messages import content_text
 from .._transport import Response
+from .._urls import join_url
 from ..errors import (
     BadRequestError, BlockedError, InvalidRequestError, PermissionDeniedError, ResponseError, status_error_class,
 )
@@ -330,7 +331,7 @@ class Chatgpt4o(Provider):
             return values
 
     def _load_page(self, call: CallSettings, site: _Site) -> PageValues:
-        page_url = call.base_url + "/"
+        page_url = join_url(call.base_url, "/")
         where = f"Chatgpt4o page (GET {page_url})"
         headers = self._headers(call, site, {
             "accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
@@ -342,14 +343,14 @@ class Chatgpt4o(Provider):
         if 300 <= response.status_code < 400:
             raise redirect_error(response.status_code, response.headers, where=where)
         site.remember(response)
-        if _is_challenge(raw):
+        if is_challenge(raw):
             raise blocked_error(response.status_code, raw, where=where)
         # The values wanted are ASCII, so UTF-8 (WordPress's default charset) reads them in any page.
         return scrape_page(raw.decode("utf-8", "replace"), page_url)
 
     # ------------------------------------------------------------------ admin-ajax.php
     def _post(self, call: CallSettings, site: _Site, values: PageValues, prompt: str) -> _Reply:
-        url = call.base_url + AJAX_PATH
+        url = join_url(call.base_url, AJAX_PATH)
         where = f"Chatgpt4o (POST {url})"
         form = {
             "_wpnonce": values.nonce, "post_id": values.post_id, "url": values.url or call.base_url,
@@ -388,7 +389,7 @@ class Chatgpt4o(Provider):
         if 300 <= response.status_code < 400:
             raise redirect_error(response.status_code, response.headers, where=where)
         site.remember(response)
-        if _is_challenge(raw):
+        if is_challenge(raw):
             raise blocked_error(response.status_code, raw, where=where)
         text = raw.decode("utf-8", "replace")
         return _Reply(response.status_code, _parse(text), text)

@@ -37,6 +37,7 @@ from .._retry import call_with_retry
 from .._sse import event_batches
 from .._streaming import attach_progress
 from .._transport import Response
+from .._urls import join_url
 from ..errors import AuthenticationError, ChatGPTSyncError, InvalidRequestError, ResponseError
 from ..types import Chunk, FinishReason
 from .base import CallSettings, Provider
@@ -287,7 +288,7 @@ class GPTalk(Provider):
         return {**{k: v for k, v in headers.items() if k not in overridden}, **call.headers}
 
     def _login(self, core: HTTPCore, call: CallSettings, user_agent: str) -> _Token:
-        url = call.base_url + LOGIN_PATH
+        url = join_url(call.base_url, LOGIN_PATH)
         body = {"fingerprint": self._fingerprint, "platform": "fingerprint"}
         data = core.request_json("POST", url, headers=self._headers(call, user_agent, _JSON),
                                  body=_encode(body), timeout=call.timeout, max_retries=0,
@@ -299,7 +300,7 @@ class GPTalk(Provider):
 
     def _chat_job(self, core: HTTPCore, call: CallSettings, job: _Job, token: _Token) -> str:
         """POST the prompt; the stream token from the answer."""
-        url = call.base_url + TEXT_PATH
+        url = join_url(call.base_url, TEXT_PATH)
         now = int(time.time())
         body = {
             "content": job.prompt, "accept": "stream", "from": 1, "model": job.model, "is_mobile": 0,
@@ -323,7 +324,7 @@ class GPTalk(Provider):
 
     def _open_stream(self, core: HTTPCore, call: CallSettings, job: _Job, stream_token: str) -> Response:
         where = f"GPTalk stream (GET {call.base_url}{STREAM_PATH})"  # never the token-bearing URL
-        url = f"{call.base_url}{STREAM_PATH}?token={quote(stream_token, safe='')}"
+        url = join_url(call.base_url, STREAM_PATH, {"token": stream_token})
         headers = self._headers(call, job.user_agent, {"accept": "text/event-stream"})
         try:
             response = core.open("GET", url, headers=headers, timeout=call.timeout, max_retries=0,

@@ -15,14 +15,17 @@ from typing import Any, ClassVar, Generator, Iterator, Mapping
 from .._messages import last_user_text
 from .._media import media_parts
 from .._client import SkippedLines, is_event_stream
-from .._sse import event_batches
+from .._log import logger
+from .._sse import ServerSentEvent, event_batches
 from .._streaming import attach_progress
 from .._urls import join_url, with_query
 from ..errors import (
     BadRequestError, ChatGPTSyncError, InvalidRequestError, MissingAuthError, NotFoundError, ResponseError,
 )
 from ..types import Chunk, FinishReason, ImageResponse, ResponseMeta, Usage
-from ._openai_chunks import ChoiceAccumulator, error_message, message_chunks
+from ._openai_chunks import (
+    ChoiceAccumulator, error_message, event_error, in_band_error, message_chunks, stream_error,
+)
 from .base import CallSettings, Provider, class_or_instance
 
 __all__ = ["OpenaiTemplate", "OpenaiAPI"]
@@ -263,38 +266,56 @@ class OpenaiTemplate(Provider):
                 response.close()
             yield from _completion_chunks(data, url, status, response_headers)
             return
-        acc = ChoiceAccumulator()
+        acc = ChoiceAccumulator(url)
         parts = acc.parts
         loads = json.loads
         skipped = SkippedLines(url)
         first = True  # no well-formed chunk yet
+        done = False  # [DONE] arrived
+        event: ServerSentEvent | None = None  # after the loop: the stream's last event
+        bad: ServerSentEvent | None = None  # the last data event that was not a JSON object
         try:
             for events in event_batches(response.iter_bytes()):
                 for event in events:
                     data = event.data
+                    if event.event == "error":
+                        # A standard ``event: error``, or old llama.cpp's ``error:`` line, which the
+                        # decoder dispatches as one (Q3). llama.cpp sends [DONE] after it, so it must
+                        # end the stream here or the answer looks complete.
+                        raise event_error(data, where=url, partial_text=acc.text())
                     if data == "[DONE]":
+                        done = True
                         response.drain()  # read to the end so the connection goes back to the pool
                         break
                     if not data or data[0] != "{":
                         if data:
                             skipped.add(data)
+                            bad = event
                         continue  # keep-alive or empty line
                     try:
                         chunk = loads(data)
                     except ValueError:
                         skipped.add(data)
+                        bad = event
                         continue
                     if first:
                         first = False
+                        # An error as the first event is no answer: no ResponseMeta for it.
+                        error = in_band_error(chunk)
+                        if error is not None:
+                            raise stream_error(error, where=url, when=" in the stream")
                         yield ResponseMeta.from_completion(chunk, status, response_headers)
-                    # Fast path for the common chunk: one choice, index 0, a delta with only text.
+                    # Fast path for the common chunk: one choice, index 0, a delta with only text
+                    # (and perhaps the role, which TGI, old Ollama and LiteLLM repeat in every delta,
+                    # Q15/Q23/Q29), no error beside it.
                     choices = chunk.get("choices")
                     if choices and len(choices) == 1:
                         choice = choices[0]
                         delta = choice.get("delta")
-                        if (delta and len(delta) == 1 and not choice.get("index")
-                                and choice.get("finish_reason") is None and choice.get("logprobs") is None
-                                and not chunk.get("usage")):
+                        if (delta and (len(delta) == 1 or (len(delta) == 2 and "role" in delta))
+                                and not choice.get("index") and choice.get("finish_reason") is None
+                                and choice.get("logprobs") is None and not chunk.get("usage")
+                                and "error" not in chunk):
                             content = delta.get("content")
                             if content.__class__ is str:
                                 if content:
@@ -308,6 +329,19 @@ class OpenaiTemplate(Provider):
             if first:
                 raise ResponseError(f"{url} sent an event stream with no usable event{skipped.summary()}",
                                     body=skipped.first)
+            if not acc.finished and not done:
+                if bad is not None and event is bad:
+                    # The server's last word was not JSON and no finish reason came: old LiteLLM
+                    # proxies wrote the exception's text itself, ``data: Connection error.``, and
+                    # closed (Q28). That text is why the stream ended; quote it.
+                    raise ResponseError(f"{url} ended the stream with a data line that is not JSON, before "
+                                        f"any finish reason: {bad.data.strip()[:300]!r}", body=bad.data[:2000])
+                # DESIGN rule 10: a stream cut short reports FinishReason(None) after what arrived,
+                # not an exception; but say so, since some servers end this way on an error they
+                # do not report (Ollama after the first chunk, Q21; llama-cpp-python, Q25).
+                logger.warning("%s: the stream ended without [DONE] and without a finish reason after %d "
+                               "characters of text; the answer may be cut short (FinishReason(None))",
+                               url, sum(map(len, parts)))
             yield from acc.finish()
         except ChatGPTSyncError as exc:
             attach_progress(exc, acc.text(), None)
@@ -352,11 +386,19 @@ class OpenaiAPI(OpenaiTemplate):
 
 def _completion_chunks(data: Any, url: str, status: int,
                        headers: Mapping[str, str]) -> Iterator[Chunk]:
-    """The pieces of a whole ``chat.completion`` body (an error object in it raises)."""
+    """The pieces of a whole ``chat.completion`` body (an error object in it raises, whatever its
+    shape: ``{"error": {...}}``, TGI's ``{"error": "...", "error_type": ...}``, old vLLM's flat
+    ``{"object": "error", ...}``, Q10/Q13/Q14)."""
     if not isinstance(data, dict):
         raise ResponseError(f"{url} returned JSON that is not an object", body=data)
-    if data.get("error"):
-        raise ResponseError(f"the server reported an error: {error_message(data['error'])}", body=data["error"])
+    error = in_band_error(data)
+    if error is not None:
+        raise stream_error(error, where=url, when="")
+    if not data.get("choices") and isinstance(data.get("message"), dict) and "done" in data:
+        # Ollama's native /api/chat answer ({"model", "message", "done"}), not a chat.completion (Q24).
+        raise ResponseError(f"{url} answered in the shape of a native API (Ollama's /api/chat: message, done), "
+                            f"not OpenAI's Chat Completions; the base_url probably needs /v1, e.g. "
+                            f"http://localhost:11434/v1", body=data)
     yield from message_chunks(data, status, headers)
 
 
