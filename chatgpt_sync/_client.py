@@ -170,7 +170,8 @@ def settle_non_stream(response: Response, *, where: str) -> Response:
     The body is read whole (bounded) and judged: an event stream under another content type (or
     none) is passed on as one; JSON is passed on for the provider to use (a server that does not
     stream may answer with a whole completion), unless it is an error object; an HTML page is a
-    wall; an empty body or plain text is an unusable answer. Never a silently empty answer.
+    wall; newline-delimited JSON is a native API's stream at the wrong address; an empty body or
+    plain text is an unusable answer. Never a silently empty answer.
     """
     status, headers = response.status_code, response.headers
     try:

@@ -31,25 +31,34 @@ _MAX_DEPTH = 64
 # Values that look like secrets wherever they appear in free text: the password of a URL
 # (scheme://user:password@host, as in a base_url or a proxy), bearer credentials, OpenAI-style keys,
 # JWTs (access tokens), sentinel tokens ("gAAAAA..."), and cookie/key assignments.
-_PATTERNS = [
+# Compiled on first use (see _patterns): most runs never redact anything, and compiling costs import time.
+_PATTERN_SOURCES = (
     # RFC 3986 userinfo cannot hold "/", "?", "#" or "@", so the match cannot run into a path.
-    re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/?#@]*:)[^\s/?#@]+(?=@)"),
-    re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"),
-    re.compile(r"\bsk-[A-Za-z0-9_-]{8,}"),
-    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
-    re.compile(r"\bgAAAAA[A-Za-z0-9_=+/-]{16,}"),
-    re.compile(r"(?i)((?:api[_-]?key|access[_-]?token|session[_-]?token|__Secure-next-auth\.session-token|"
-               r"cookie|password|secret)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,;&}]{4,}"),
+    r"(?i)\b([a-z][a-z0-9+.-]*://[^\s:/?#@]*:)[^\s/?#@]+(?=@)",
+    r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{6,}",
+    r"\bsk-[A-Za-z0-9_-]{8,}",
+    r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*",
+    r"\bgAAAAA[A-Za-z0-9_=+/-]{16,}",
+    r"(?i)((?:api[_-]?key|access[_-]?token|session[_-]?token|__Secure-next-auth\.session-token|"
+    r"cookie|password|secret)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,;&}]{4,}",
     # Credentials carried in a URL's query (GPTalk's stream token, ?key= APIs): logged URLs stay safe.
-    re.compile(r"(?i)([?&](?:token|stream_token|access_token|key|api[_-]?key|sig|signature)=)[^&\s#\"']+"),
-]
+    r"(?i)([?&](?:token|stream_token|access_token|key|api[_-]?key|sig|signature)=)[^&\s#\"']+",
+)
+_compiled: tuple[re.Pattern[str], ...] = ()
+
+
+def _patterns() -> tuple[re.Pattern[str], ...]:
+    global _compiled
+    if not _compiled:  # a race only compiles twice; the assignment is atomic
+        _compiled = tuple(re.compile(source) for source in _PATTERN_SOURCES)
+    return _compiled
 
 
 def redact_text(text: str) -> str:
     """Replace anything in ``text`` that looks like a credential with ``[redacted]``."""
     if not text:
         return text
-    for pattern in _PATTERNS:
+    for pattern in _patterns():
         if pattern.groups:
             text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
         else:

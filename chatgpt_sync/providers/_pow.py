@@ -11,10 +11,9 @@ from __future__ import annotations
 import binascii
 import hashlib
 import json
-import multiprocessing
+import os
 import random
 import time
-import uuid
 from typing import Any, Iterator, Sequence, Tuple
 
 from ..errors import InvalidRequestError, ProofOfWorkError
@@ -24,6 +23,7 @@ __all__ = [
     "get_config",
     "get_requirements_token",
     "get_answer_token",
+    "random_uuid",
 ]
 
 DEFAULT_DATA_BUILD = "prod-db8e51e8414e068257091cf5003a62d3d4ee6ed0"
@@ -56,6 +56,15 @@ _JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _b64 = binascii.b2a_base64
 
 
+def random_uuid() -> str:
+    """``str(uuid.uuid4())``, without importing uuid (which imports platform: a few ms of import time)."""
+    data = bytearray(os.urandom(16))
+    data[6] = data[6] & 0x0F | 0x40  # version 4
+    data[8] = data[8] & 0x3F | 0x80  # RFC 4122 variant
+    text = data.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 def get_config(user_agent: str) -> list[Any]:
     """Return a fresh 18-element browser fingerprint config for ``user_agent`` (§2.1)."""
     now = time.time()
@@ -80,7 +89,7 @@ def get_config(user_agent: str) -> list[Any]:
         random.choice(_WINDOW_KEYS),
         # performance.now(): milliseconds since page load, at Chrome's 0.1 ms resolution.
         round(random.uniform(800.0, 12_000.0), 1),
-        str(uuid.uuid4()),
+        random_uuid(),
         "",
         8,
         int(now),
@@ -287,7 +296,10 @@ def _context() -> Any:
     in a threaded application (plain "fork" can deadlock on locks held by other threads) and
     cheaper per start than "spawn". Elsewhere (Windows, macOS builds without it) "spawn".
     Like any multiprocessing use, the main script needs an ``if __name__ == "__main__":`` guard.
+    Imported here: only ``workers > 1`` needs it, and it costs more than the rest of this module.
     """
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 

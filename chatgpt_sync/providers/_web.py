@@ -10,18 +10,21 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
-from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
-from typing import Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from .._client import HTTPCore
 from .._urls import join_url
 from ..errors import (
     BlockedError, PermissionDeniedError, TurnstileRequiredError,
 )
-from ..types import Timeout
-from ._pow import get_answer_token, get_requirements_token
+from ..types import _FACTORY, Timeout
+from ._pow import get_answer_token, get_requirements_token, random_uuid
+
+if TYPE_CHECKING:  # type checkers see frozen dataclasses; at run time they are made without exec (see types)
+    from dataclasses import dataclass
+else:
+    from ..types import _frozen_dataclass as dataclass
 
 __all__ = ["BrowserProfile", "WebSession", "SentinelGrant", "DEFAULT_USER_AGENT", "init_session",
            "request_sentinel", "TurnstileSolver"]
@@ -44,6 +47,10 @@ class BrowserProfile:
 
     user_agent: str = DEFAULT_USER_AGENT
     language: str = "en-US"
+
+    def __init__(self, user_agent: str = DEFAULT_USER_AGENT, language: str = "en-US") -> None:
+        object.__setattr__(self, "user_agent", user_agent)
+        object.__setattr__(self, "language", language)
 
     @property
     def platform(self) -> str:
@@ -89,20 +96,37 @@ class BrowserProfile:
         }
 
 
-@dataclass
 class WebSession:
     """Cookies and the device id of one browser-like session with chatgpt.com.
 
     Belongs to one provider instance (never process-global); the device id header always equals
-    the ``oai-did`` cookie the server set, when it set one.
+    the ``oai-did`` cookie the server set, when it set one. (The ``__init__``, ``__repr__`` and
+    ``__eq__`` of a plain ``@dataclass``, written out: the decorator costs import time.)
     """
 
-    core: HTTPCore
-    base_url: str
-    profile: BrowserProfile = field(default_factory=BrowserProfile)
-    cookies: dict[str, str] = field(default_factory=dict)
-    device_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    data_build: str | None = None
+    def __init__(self, core: HTTPCore, base_url: str, profile: BrowserProfile = _FACTORY,
+                 cookies: dict[str, str] = _FACTORY, device_id: str = _FACTORY, data_build: str | None = None) -> None:
+        self.core = core
+        self.base_url = base_url
+        self.profile = BrowserProfile() if profile is _FACTORY else profile
+        self.cookies = {} if cookies is _FACTORY else cookies
+        self.device_id = random_uuid() if device_id is _FACTORY else device_id
+        self.data_build = data_build
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.core, self.base_url, self.profile, self.cookies, self.device_id, self.data_build)
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__qualname__}(core={self.core!r}, base_url={self.base_url!r}, "
+                f"profile={self.profile!r}, cookies={self.cookies!r}, device_id={self.device_id!r}, "
+                f"data_build={self.data_build!r})")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is self.__class__:
+            return self._fields() == other._fields()  # type: ignore[attr-defined]
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq
 
     def remember_cookies(self, headers: Mapping[str, str], cookies: Mapping[str, str] | None = None) -> None:
         if cookies:
@@ -163,6 +187,10 @@ class SentinelGrant:
 
     headers: dict[str, str]
     persona: str | None = None
+
+    def __init__(self, headers: dict[str, str], persona: str | None = None) -> None:
+        object.__setattr__(self, "headers", headers)
+        object.__setattr__(self, "persona", persona)
 
     def __repr__(self) -> str:
         return f"SentinelGrant(headers=[{', '.join(sorted(self.headers))}], persona={self.persona!r})"

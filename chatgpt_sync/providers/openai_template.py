@@ -277,17 +277,18 @@ class OpenaiTemplate(Provider):
         try:
             for events in event_batches(response.iter_bytes()):
                 for event in events:
+                    # An event named "error" (a standard ``event: error``, or old llama.cpp's
+                    # ``error:`` line, which the decoder dispatches as one, Q3) ends the stream even
+                    # though llama.cpp sends [DONE] after it. It is checked off the hot path: where
+                    # its data is not JSON, and before any chunk that is not a plain text delta.
                     data = event.data
-                    if event.event == "error":
-                        # A standard ``event: error``, or old llama.cpp's ``error:`` line, which the
-                        # decoder dispatches as one (Q3). llama.cpp sends [DONE] after it, so it must
-                        # end the stream here or the answer looks complete.
-                        raise event_error(data, where=url, partial_text=acc.text())
                     if data == "[DONE]":
                         done = True
                         response.drain()  # read to the end so the connection goes back to the pool
                         break
                     if not data or data[0] != "{":
+                        if event.event == "error":
+                            raise event_error(data, where=url, partial_text=acc.text())
                         if data:
                             skipped.add(data)
                             bad = event
@@ -295,12 +296,16 @@ class OpenaiTemplate(Provider):
                     try:
                         chunk = loads(data)
                     except ValueError:
+                        if event.event == "error":
+                            raise event_error(data, where=url, partial_text=acc.text()) from None
                         skipped.add(data)
                         bad = event
                         continue
                     if first:
                         first = False
                         # An error as the first event is no answer: no ResponseMeta for it.
+                        if event.event == "error":
+                            raise event_error(data, where=url)
                         error = in_band_error(chunk)
                         if error is not None:
                             raise stream_error(error, where=url, when=" in the stream")
@@ -322,6 +327,8 @@ class OpenaiTemplate(Provider):
                                     parts.append(content)
                                     yield content
                                 continue
+                    if event.event == "error":
+                        raise event_error(data, where=url, partial_text=acc.text())
                     yield from acc.feed(chunk)
                 else:
                     continue
