@@ -25,8 +25,12 @@ No I/O and no domain knowledge; it imports nothing from the package.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, cast
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, cast
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass
+else:  # a frozen dataclass made without exec (import time): see chatgpt_sync._frozen
+    from ._frozen import frozen_dataclass as dataclass
 
 __all__ = ["ServerSentEvent", "SSEDecoder", "iter_sse", "event_batches"]
 
@@ -45,6 +49,12 @@ class ServerSentEvent:
     """The last event ID at dispatch time (it persists across events); None if never set."""
     retry: int | None = None
     """This event's ``retry:`` field in milliseconds, if it had a valid one."""
+
+    def __init__(self, data: str, event: str = "message", id: str | None = None, retry: int | None = None) -> None:
+        object.__setattr__(self, "data", data)
+        object.__setattr__(self, "event", event)
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "retry", retry)
 
     def json(self) -> Any:
         """Parse ``data`` as JSON."""

@@ -18,13 +18,14 @@ from .._urls import join_url
 from ..errors import (
     BlockedError, PermissionDeniedError, TurnstileRequiredError,
 )
-from ..types import _FACTORY, Timeout
+from .._frozen import FACTORY as _FACTORY
+from ..types import Timeout
 from ._pow import get_answer_token, get_requirements_token, random_uuid
 
 if TYPE_CHECKING:  # type checkers see frozen dataclasses; at run time they are made without exec (see types)
     from dataclasses import dataclass
 else:
-    from ..types import _frozen_dataclass as dataclass
+    from .._frozen import frozen_dataclass as dataclass
 
 __all__ = ["BrowserProfile", "WebSession", "SentinelGrant", "DEFAULT_USER_AGENT", "init_session",
            "request_sentinel", "TurnstileSolver"]
@@ -123,7 +124,7 @@ class WebSession:
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
-            return self._fields() == other._fields()  # type: ignore[attr-defined]
+            return self._fields() == other._fields()
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]  # mutable, as a dataclass with eq

@@ -16,8 +16,7 @@ import os
 import threading
 import time
 import urllib.parse
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable, ClassVar, Generator, Generic, Mapping, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generator, Generic, Mapping, TypeVar, overload
 
 from .._client import HTTPCore
 from .._messages import validate_messages
@@ -26,7 +25,13 @@ from .._retry import DEFAULT_MAX_RETRIES
 from .._streaming import Stream
 from .._transport import TRANSPORTS, make_transport
 from ..errors import InvalidRequestError, UnknownParameterError
+from .._frozen import FACTORY as _FACTORY
 from ..types import Chunk, Timeout
+
+if TYPE_CHECKING:
+    from dataclasses import dataclass, field
+else:  # frozen dataclasses made without exec (import time): see chatgpt_sync.types
+    from .._frozen import field_spec as field, frozen_dataclass as dataclass
 
 __all__ = ["Provider", "CallSettings", "class_or_instance"]
 
@@ -55,10 +60,31 @@ class CallSettings:
     verify: bool | str = True
     sleep: Callable[[float], None] = time.sleep
 
+    def __init__(self, base_url: str = "", proxy: str | None = None, timeout: Timeout = _FACTORY,
+                 max_retries: int = DEFAULT_MAX_RETRIES, headers: Mapping[str, str] = _FACTORY,
+                 api_key: str | None = None, transport: str = "requests", impersonate: str | None = None,
+                 verify: bool | str = True, sleep: Callable[[float], None] = time.sleep) -> None:
+        _set = object.__setattr__
+        _set(self, "base_url", base_url)
+        _set(self, "proxy", proxy)
+        _set(self, "timeout", Timeout() if timeout is _FACTORY else timeout)
+        _set(self, "max_retries", max_retries)
+        _set(self, "headers", {} if headers is _FACTORY else headers)
+        _set(self, "api_key", api_key)
+        _set(self, "transport", transport)
+        _set(self, "impersonate", impersonate)
+        _set(self, "verify", verify)
+        _set(self, "sleep", sleep)
+
     def __repr__(self) -> str:
         return (f"CallSettings(base_url={redact_text(self.base_url)!r}, proxy={'set' if self.proxy else None}, "
                 f"timeout={self.timeout!r}, max_retries={self.max_retries}, transport={self.transport!r}, "
                 f"api_key={mask_secret(self.api_key)})")
+
+
+def replace(settings: CallSettings, **changes: Any) -> CallSettings:
+    """``dataclasses.replace(settings, **changes)``, without importing dataclasses."""
+    return CallSettings(**{**settings.__dict__, **changes})
 
 
 class class_or_instance(Generic[R]):

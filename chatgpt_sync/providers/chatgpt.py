@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import random
 import time
-import uuid
 from typing import Any, ClassVar, Generator
 
 from .._client import is_event_stream, server_message
@@ -32,7 +31,7 @@ from .._transport import Response
 from .._urls import join_url
 from ..errors import ChatGPTSyncError, InvalidRequestError, PermissionDeniedError, ResponseError
 from ..types import Chunk, Conversation
-from ._pow import get_answer_token, get_config, get_requirements_token
+from ._pow import get_answer_token, get_config, get_requirements_token, random_uuid
 from ._web import DEFAULT_USER_AGENT, WebSession, _wall, init_session, request_sentinel
 from ._web_stream import WebStreamDecoder
 from .base import CallSettings, Provider
@@ -63,7 +62,7 @@ def format_conversation(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 f"messages[{i}] has non-text parts; the anonymous ChatGPT backend takes text only "
                 "(use OpenaiTemplate/OpenaiAPI for images)")
         formatted.append({
-            "id": str(uuid.uuid4()),
+            "id": random_uuid(),
             "author": {"role": role},
             "content": {"content_type": "text", "parts": [content_text(content)]},
             "metadata": {"serialization_metadata": {"custom_symbol_offsets": []}},
@@ -126,7 +125,7 @@ class ChatGpt(Provider):
             "action": "next",
             "messages": format_conversation(new_messages),
             "parent_message_id": (conversation.message_id if conversation and conversation.message_id
-                                  else str(uuid.uuid4())),
+                                  else random_uuid()),
             "model": model,
             "timezone_offset_min": _timezone_offset_min(),
             "suggestions": [],
@@ -137,7 +136,7 @@ class ChatGpt(Provider):
             "force_nulligen": False,
             "force_rate_limit": False,
             "reset_rate_limits": False,
-            "websocket_request_id": str(uuid.uuid4()),
+            "websocket_request_id": random_uuid(),
             "system_hints": [],
             "force_use_sse": True,
             "conversation_origin": None,
