@@ -123,7 +123,9 @@ def error_from_response(status: int, headers: Mapping[str, str], raw_body: bytes
         detail = f"an HTML page titled {_html_title(text)!r}" if _html_title(text) else "an HTML page"
     request_id = (headers.get("x-request-id") or headers.get("x-oai-request-id")
                   or headers.get("cf-ray") or None)
-    hint = _STATUS_HINTS.get(status) or ("the server failed; it was retried" if status >= 500 else "")
+    hint = _STATUS_HINTS.get(status) or ("the server failed; try again later" if status >= 500 else "")
+    if status == 404 and where.startswith("http") and "/v1" not in where:
+        hint += "; OpenAI-compatible servers answer under /v1: does base_url end in /v1?"
     message = f"{where} returned HTTP {status}" + (f": {detail}" if detail else "") + (f" ({hint})" if hint else "")
     cls = status_error_class(status)
     kwargs: dict[str, Any] = {"status_code": status, "headers": headers, "body": body, "request_id": request_id,

@@ -18,6 +18,7 @@ Three transports:
 
 from __future__ import annotations
 
+import http.client
 import http.cookiejar
 import logging
 import os
@@ -149,7 +150,26 @@ def _map_requests_error(exc: BaseException, url: str | None = None) -> ChatGPTSy
         return InvalidRequestError(f"could not send a request to {url}: {exc}")
     if isinstance(exc, requests.exceptions.SSLError):
         return APIConnectionError(f"TLS error: {exc}")
-    return APIConnectionError(f"connection error: {exc}")
+    return APIConnectionError(_connection_message(exc))
+
+
+def _connection_message(exc: BaseException) -> str:
+    """Say what failed in plain words: urllib3's text ("Max retries exceeded with url ...") talks
+    about its own retries, which are off here, and buries the reason."""
+    reason: Any = exc.args[0] if isinstance(exc, requests.exceptions.ConnectionError) and exc.args else exc
+    pool: Any = getattr(reason, "pool", None)
+    where = f" to {pool.host}:{pool.port}" if getattr(pool, "host", None) else ""
+    cause = getattr(reason, "reason", None) or reason
+    for incomplete in (cause, getattr(cause, "__context__", None), *getattr(cause, "args", ())):
+        if isinstance(incomplete, http.client.IncompleteRead):
+            return (f"the server closed the connection before the answer was complete "
+                    f"({len(incomplete.partial)} bytes of the last part read)")
+    if isinstance(cause, urllib3.exceptions.NewConnectionError):
+        detail = str(cause).split("Failed to establish a new connection: ", 1)[-1]
+        return f"could not connect{where}: {detail}"
+    if isinstance(cause, urllib3.exceptions.ProtocolError) and "Connection aborted" in str(cause):
+        return f"the connection{where} was closed by the server: {cause}"
+    return f"connection error{where}: {cause}"
 
 
 class _RequestsResponse:
@@ -204,6 +224,10 @@ class _RequestsResponse:
         except ChatGPTSyncError:
             raise
         except Exception as exc:  # urllib3 / http.client / socket / ssl errors in the middle of a body
+            if isinstance(exc, (TimeoutError, urllib3.exceptions.TimeoutError)) and self._idle:
+                raise APITimeoutError(
+                    f"the server sent nothing for {self._idle:g} s while the answer was streaming (the "
+                    f"stream_idle timeout); pass a larger timeout= if this server is slow") from exc
             raise _map_requests_error(exc) from exc
 
     def read(self) -> bytes:

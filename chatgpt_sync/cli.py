@@ -18,7 +18,7 @@ import sys
 from typing import Any, Iterator, Sequence
 
 from . import __version__
-from .errors import ChatGPTSyncError
+from .errors import ChatGPTSyncError, InvalidRequestError
 from .types import Refusal
 
 EPILOG = """\
@@ -91,6 +91,9 @@ def _backend(args: argparse.Namespace) -> Iterator[tuple[Any, dict[str, Any]]]:
     if base_url:
         settings["base_url"] = base_url
     name = name or default_provider(settings)
+    if name and name.lower() == "retryprovider":
+        raise _Usage("RetryProvider is built from a list of providers, in Python "
+                     "(RetryProvider([...])); on the command line, name one provider")
     if not name:
         raise _Usage("no backend configured.\n\n" + EPILOG)
     with get_provider(name)(**settings) as provider:
@@ -143,6 +146,8 @@ def _check_usage(args: argparse.Namespace) -> None:
 
 def _chat(args: argparse.Namespace) -> int:
     prompt = sys.stdin.read() if args.prompt == "-" else args.prompt
+    if not prompt.strip():
+        raise _Usage("the prompt is empty: pass the text to send, or pipe it in with 'chat -'")
     messages: list[dict[str, Any]] = []
     if args.system:
         messages.append({"role": "system", "content": args.system})
@@ -200,6 +205,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _models(args)
     except _Usage as exc:
         print(f"chatgpt-sync: {exc}", file=sys.stderr)
+        return 2
+    except InvalidRequestError as exc:  # bad options or input, found before anything was sent
+        print(f"chatgpt-sync: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     except ChatGPTSyncError as exc:
         if exc.partial_text:

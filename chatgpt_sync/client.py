@@ -405,6 +405,13 @@ class Chat:
         self.completions = Completions(client)
 
 
+class Beta:
+    """``client.beta``: where openai-python first put ``chat.completions.parse``."""
+
+    def __init__(self, client: Client) -> None:
+        self.chat = Chat(client)
+
+
 class Models:
     """``client.models``."""
 
@@ -511,13 +518,20 @@ class Client:
         self.chat = Chat(self)
         self.models = Models(self)
         self.images = Images(self)
+        self.beta = Beta(self)
 
     def with_options(self, **options: Any) -> Client:
         """A client with some settings changed for its calls (``timeout``, ``max_retries``,
         ``api_key``, ``base_url``, ``default_headers``...), sharing this one's connections."""
+        settings = _openai_settings(options)
+        check = getattr(self.provider, "settings_for_call", None)
+        if check is not None:
+            # A typo fails here, as openai-python's with_options does, not on the first call.
+            self.provider._check_names(settings, self.provider.setting_names(), "option")
+            check(settings)
         view = copy.copy(self)
         view._owns_provider = False  # closing a view must not close the shared provider
-        view._call_settings = {**self._call_settings, **_openai_settings(options)}
+        view._call_settings = {**self._call_settings, **settings}
         view._wire()
         return view
 

@@ -300,3 +300,14 @@ def test_a_token_in_a_url_query_never_reaches_the_logs(caplog) -> None:
         assert "/stream" in logged
         for token in server.issued_stream_tokens:
             assert token not in logged
+
+
+@pytest.mark.parametrize("name", ["ChatGpt", "GPTalk", "Chatgpt4o"])
+def test_an_api_key_for_a_provider_that_sends_none_is_refused(name) -> None:
+    # Never silently dropped: the caller would believe the key was used.
+    from chatgpt_sync.providers import get_provider
+    cls = get_provider(name)
+    with pytest.raises(InvalidRequestError, match="takes no api_key"):
+        cls(api_key="sk-not-used-0000000000")
+    with pytest.raises(InvalidRequestError, match="takes no api_key"):
+        cls().create_completion(cls.default_model, [{"role": "user", "content": "hi"}], api_key="sk-x-000000000")

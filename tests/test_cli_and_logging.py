@@ -7,6 +7,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from chatgpt_sync.cli import main
 
 from conftest import API_KEY
@@ -147,3 +149,18 @@ def test_providers_lists_every_registered_provider(capsys) -> None:
     assert cli.main(["providers"]) == 0
     table = capsys.readouterr().out
     assert "Chatgpt4o" in table and "working" in table
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["chat", "x", "--provider", "RetryProvider", "--base-url", "http://127.0.0.1:9/v1"], "list of providers"),
+    (["chat", "   ", "--demo"], "prompt is empty"),
+    (["chat", "x", "--provider", "Nope"], "unknown provider"),
+    (["chat", "x", "--provider", "ChatGpt", "--api-key", "sk-0123456789abcdef"], "takes no api_key"),
+    (["chat", "x", "--base-url", "http://[::1/v1"], "base_url"),
+])
+def test_usage_errors_exit_2_before_sending_anything(argv, says, capsys) -> None:
+    from chatgpt_sync import cli
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err
+    assert "sk-0123456789abcdef" not in err

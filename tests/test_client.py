@@ -13,7 +13,7 @@ from chatgpt_sync import Client, OpenaiAPI, OpenaiTemplate
 from chatgpt_sync.client import ChatCompletionStream
 from chatgpt_sync._client_types import ChatCompletion, ChatCompletionChunk
 from chatgpt_sync.errors import (
-    AuthenticationError, MissingAuthError, NotFoundError, ResponseError, UnknownParameterError,
+    AuthenticationError, InvalidRequestError, MissingAuthError, NotFoundError, ResponseError, UnknownParameterError,
 )
 from chatgpt_sync.providers.base import Provider
 from chatgpt_sync.testing.openai_api import OpenAIEmulator
@@ -476,3 +476,12 @@ def test_chunk_objects_are_slotted(client: Client) -> None:
     chunk = chunks_of(client)[0]
     for obj in (chunk, chunk.choices[0], chunk.choices[0].delta):
         assert not hasattr(obj, "__dict__")
+
+
+def test_with_options_checks_names_and_values_at_once(client: Client) -> None:
+    with pytest.raises(UnknownParameterError, match="timeout"):
+        client.with_options(timout=5)
+    with pytest.raises(InvalidRequestError):
+        client.with_options(timeout=-1)
+    assert client.with_options(max_retries=0).max_retries == 0
+    assert client.beta.chat.completions.parse.__func__ is client.chat.completions.parse.__func__

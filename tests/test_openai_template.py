@@ -8,7 +8,7 @@ import pytest
 
 from chatgpt_sync import OpenaiTemplate, Timeout
 from chatgpt_sync.errors import (
-    APIConnectionError, APITimeoutError, AuthenticationError, BlockedError, InternalServerError,
+    APIConnectionError, APITimeoutError, BadRequestError, AuthenticationError, BlockedError, InternalServerError,
     NotFoundError, RateLimitError, ResponseError,
 )
 from chatgpt_sync.types import (
@@ -174,6 +174,14 @@ def test_server_rejecting_stream_options_still_answers(provider, openai_server) 
     chunks = list(provider.create_completion("gpt-4o-mini", USER, stream=True))
     assert text_of(chunks) == "Echo: hello world"
     assert "stream_options" not in openai_server.requests[-1].json()
+    assert len(openai_server.requests) == 2  # the refused one, then the one without stream_options
+
+
+def test_any_other_400_on_a_stream_is_raised_after_one_request(provider, openai_server) -> None:
+    # Only a 400 about the stream_options we added is answered by a second request (rule 11).
+    with pytest.raises(BadRequestError):
+        list(provider.create_completion("gpt-4o-mini", USER, stream=True, temperature=5))
+    assert len(openai_server.requests) == 1
 
 
 def test_drop_mid_stream_raises_connection_error_with_partial_text(provider, openai_server) -> None:

@@ -134,6 +134,10 @@ class Provider:
     default_transport: ClassVar[str] = "requests"
     #: Name of the env var holding the API key / token (read when none is passed), if any.
     api_key_env: ClassVar[str | None] = None
+    #: False for backends with no key or token to send: an ``api_key=`` is then an error, not dropped.
+    takes_api_key: ClassVar[bool] = True
+    #: What to tell a caller who passed an api_key to a provider that takes none.
+    api_key_hint: ClassVar[str] = ""
     base_url_env: ClassVar[str | None] = None
     #: Provider-specific settings accepted by the constructor and per call.
     extra_settings: ClassVar[frozenset[str]] = frozenset()
@@ -206,6 +210,8 @@ class Provider:
                     raise InvalidRequestError('proxy must look like "http://host:port" or "socks5://host:port"')
             elif name == "sleep" and not callable(value):
                 raise InvalidRequestError("sleep must be a callable taking seconds")
+            elif name == "api_key" and value and not self.takes_api_key:
+                raise InvalidRequestError(f"{type(self).__name__} takes no api_key{self.api_key_hint}")
             changes[name] = value
         return replace(base, **changes) if changes else base
 

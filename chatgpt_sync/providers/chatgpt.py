@@ -85,6 +85,8 @@ class ChatGpt(Provider):
     supports_message_history = True
     supports_system_message = True
     supports_stream = True
+    takes_api_key = False
+    api_key_hint = ": it is the anonymous chatgpt.com backend, which sends no credentials (an access token is for OpenaiChat, planned)"
     default_model = "auto"
     models: ClassVar[list[str]] = ["auto", "gpt-3.5-turbo", "gpt-4o", "gpt-4o-mini", "gpt-4", "gpt-4-turbo",
                                    "chatgpt-4o-latest"]

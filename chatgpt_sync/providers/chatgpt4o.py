@@ -276,6 +276,8 @@ class Chatgpt4o(Provider):
     supports_stream = True  # the answer comes whole; stream=True yields it as one piece
     supports_message_history = True  # the whole history goes into the one message
     supports_system_message = True
+    takes_api_key = False
+    api_key_hint = ": the site needs no account"
     default_model = "gpt-4o-mini-2024-07-18"
     models: ClassVar[list[str]] = ["gpt-4o-mini-2024-07-18"]
     model_aliases: ClassVar[dict[str, str]] = {"gpt-4o-mini": "gpt-4o-mini-2024-07-18"}

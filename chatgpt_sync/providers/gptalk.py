@@ -190,6 +190,8 @@ class GPTalk(Provider):
     supports_stream = True
     supports_message_history = True  # the whole history goes into the one prompt
     supports_system_message = True
+    takes_api_key = False
+    api_key_hint = ": it logs in by itself with a fingerprint"
     default_model = "gpt-3.5-turbo"
     models: ClassVar[list[str]] = ["gpt-3.5-turbo"]
     default_base_url = "https://gptalk.net"

@@ -250,10 +250,12 @@ class OpenaiTemplate(Provider):
         try:
             response = core.open("POST", url, headers=headers, body=_encode(body), timeout=call.timeout,
                                  max_retries=call.max_retries, expect="sse", where=url)
-        except BadRequestError:
-            if not auto_usage:
+        except BadRequestError as exc:
+            if not (auto_usage and _about_stream_options(exc)):
                 raise
-            # Some compatible servers reject stream_options; usage is a nicety, the answer is not.
+            # Some compatible servers reject stream_options, which we added on our own: usage is a
+            # nicety, the answer is not. Only that 400 is answered by sending the request again
+            # without it; any other 400 is the caller's and is raised at once (one request).
             body.pop("stream_options", None)
             response = core.open("POST", url, headers=headers, body=_encode(body), timeout=call.timeout,
                                  max_retries=call.max_retries, expect="sse", where=url)
@@ -389,6 +391,11 @@ class OpenaiAPI(OpenaiTemplate):
     default_model = "gpt-4o-mini"
     image_models = ["dall-e-3", "dall-e-2", "gpt-image-1"]
     fallback_models = ["gpt-4o-mini", "gpt-4o", "gpt-4.1", "gpt-4.1-mini", "o4-mini"]
+
+
+def _about_stream_options(exc: BadRequestError) -> bool:
+    """Whether a 400 is the server refusing ``stream_options`` (by param, or by naming it)."""
+    return exc.param == "stream_options" or "stream_options" in str(exc) or "stream_options" in repr(exc.body)
 
 
 def _completion_chunks(data: Any, url: str, status: int,

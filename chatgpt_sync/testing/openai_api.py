@@ -349,7 +349,8 @@ class OpenAIEmulator(EmulatorServer):
             if faults.rate_limited < faults.rate_limit_first:
                 faults.rate_limited += 1
                 return "rate_limit"
-            if faults.error_status is not None and faults.errored < faults.error_first:
+            # error_first alone fails with 500 (error_status picks another status).
+            if faults.errored < faults.error_first:
                 faults.errored += 1
                 return "error"
             return None
