@@ -28,7 +28,7 @@ from typing import Any, Callable
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
 from chatgpt_sync.errors import ProofOfWorkError  # noqa: E402
-from chatgpt_sync.providers._pow import get_answer_token  # noqa: E402
+from chatgpt_sync.providers._web.pow import get_answer_token  # noqa: E402
 
 UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
       "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")

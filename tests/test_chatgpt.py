@@ -27,9 +27,9 @@ from chatgpt_sync.errors import (
 from chatgpt_sync.providers.chatgpt import (
     ChatGpt, format_conversation, get_answer_token, get_config, get_requirements_token, init_session,
 )
-from chatgpt_sync.testing._chatgpt_web_checks import parse_cookies, ua_platform
-from chatgpt_sync.testing._chatgpt_web_handler import UNUSUAL_ACTIVITY
-from chatgpt_sync.testing._chatgpt_web_stream import INBAND_ERROR
+from chatgpt_sync.testing.chatgpt_web.checks import parse_cookies, ua_platform
+from chatgpt_sync.testing.chatgpt_web.handler import UNUSUAL_ACTIVITY
+from chatgpt_sync.testing.chatgpt_web.stream import INBAND_ERROR
 from chatgpt_sync.testing.chatgpt_web import ChatGptWebEmulator
 from chatgpt_sync.testing.pow_verifier import verify_answer_token, verify_requirements_token
 from chatgpt_sync.types import Conversation, FinishReason, ResponseMeta, TitleGeneration

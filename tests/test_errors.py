@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chatgpt_sync import errors
-from chatgpt_sync._client import error_from_response, looks_like_html
+from chatgpt_sync._core import error_from_response, looks_like_html
 from chatgpt_sync._redact import redact_headers, redact_text
 
 JSON = {"content-type": "application/json"}

@@ -12,7 +12,7 @@ HTTP_LIBRARIES = {"requests", "urllib3", "tls_client", "curl_cffi"}
 
 # module -> package modules it must never import (directly)
 LEAVES = {"errors", "types", "_redact", "_sse", "_version", "_frozen"}
-WIRE_AND_CORE = {"_sse", "_transport", "_retry", "_client", "_streaming", "_messages", "_media", "_log"}
+WIRE_AND_CORE = {"_sse", "_transport", "_retry", "_core", "_streaming", "_messages", "_media", "_log"}
 
 
 def imports_of(path: Path) -> set[str]:
@@ -72,3 +72,17 @@ def test_the_package_does_not_import_the_testing_emulators() -> None:
         if "testing" in path.parts or path.name == "cli.py":  # the CLI's --demo starts an emulator
             continue
         assert not any("chatgpt_sync.testing" in n for n in imports_of(path)), path.name
+
+
+def test_the_shared_web_code_imports_neither_web_provider() -> None:
+    # ChatGpt and OpenaiChat both build on providers/_web/; it must not lean on either of them.
+    for path in (PACKAGE / "providers" / "_web").glob("*.py"):
+        names = imports_of(path)
+        assert not any(n.endswith(("providers.chatgpt", "providers.openai_chat")) for n in names), path.name
+
+
+def test_emulator_handlers_do_not_import_their_emulator() -> None:
+    # The handler works through the _state interface; the emulator imports the handler, not back.
+    for handler in PACKAGE.glob("testing/*/handler.py"):
+        emulator = f"chatgpt_sync.testing.{handler.parent.name}.emulator"
+        assert emulator not in imports_of(handler), handler

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from chatgpt_sync.errors import InvalidRequestError, ProofOfWorkError
-from chatgpt_sync.providers import _pow
-from chatgpt_sync.providers._pow import get_answer_token, get_config, get_requirements_token
+from chatgpt_sync.providers._web import pow as _pow
+from chatgpt_sync.providers._web.pow import get_answer_token, get_config, get_requirements_token
 from chatgpt_sync.testing.pow_verifier import (
     decode_token_config,
     verify_answer_token,

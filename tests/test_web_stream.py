@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from chatgpt_sync.errors import ResponseError
-from chatgpt_sync.providers._web_patch import apply_op, split_pointer
-from chatgpt_sync.providers._web_stream import WebStreamDecoder
+from chatgpt_sync.providers._web.patch import apply_op, split_pointer
+from chatgpt_sync.providers._web.stream import WebStreamDecoder
 from chatgpt_sync.types import (Chunk, Conversation, FinishReason, ImageResponse, Reasoning, ResponseMeta, Sources,
                                 TitleGeneration)
 

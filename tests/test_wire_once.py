@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import pytest
 
 from chatgpt_sync import OpenaiTemplate
-from chatgpt_sync._client import HTTPCore
+from chatgpt_sync._core import HTTPCore
 from chatgpt_sync._transport import make_transport
 from chatgpt_sync.errors import ChatGPTSyncError, NotFoundError
 from chatgpt_sync.testing._server import EmulatorHandler, EmulatorServer

@@ -18,7 +18,7 @@ import time
 import urllib.parse
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generator, Generic, Mapping, TypeVar, overload
 
-from .._client import HTTPCore
+from .._core import HTTPCore
 from .._messages import validate_messages
 from .._redact import mask_secret, redact_text
 from .._retry import DEFAULT_MAX_RETRIES

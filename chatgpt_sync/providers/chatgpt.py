@@ -22,18 +22,13 @@ import random
 import time
 from typing import Any, ClassVar, Generator
 
-from .._client import is_event_stream, server_message
 from .._messages import content_text
-from .._retry import call_with_retry
-from .._sse import iter_sse
-from .._streaming import attach_progress
 from .._transport import Response
-from .._urls import join_url
-from ..errors import ChatGPTSyncError, InvalidRequestError, PermissionDeniedError, ResponseError
+from ..errors import InvalidRequestError
 from ..types import Chunk, Conversation
-from ._pow import get_answer_token, get_config, get_requirements_token, random_uuid
-from ._web import DEFAULT_USER_AGENT, WebSession, _wall, init_session, request_sentinel
-from ._web_stream import WebStreamDecoder
+from ._web.flow import TurnOptions, TurnPaths, open_conversation, run_conversation
+from ._web.pow import get_answer_token, get_config, get_requirements_token, random_uuid
+from ._web.session import DEFAULT_USER_AGENT, WebSession, init_session
 from .base import CallSettings, Provider
 
 __all__ = ["ChatGpt", "format_conversation", "init_session", "get_config", "get_requirements_token",
@@ -41,6 +36,7 @@ __all__ = ["ChatGpt", "format_conversation", "init_session", "get_config", "get_
 
 SENTINEL_PATH = "/backend-anon/sentinel/chat-requirements"
 CONVERSATION_PATH = "/backend-anon/conversation"
+PATHS = TurnPaths(SENTINEL_PATH, CONVERSATION_PATH, who="the anonymous session")
 WEB_ROLES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
 
 
@@ -170,71 +166,12 @@ class ChatGpt(Provider):
                 self._sessions[key] = session
         return session
 
-    def _open(self, body: bytes, call: CallSettings, options: dict[str, Any]) -> Response:
-        """The opening step: session, sentinel, proof of work, then the conversation POST."""
-        session = self._session(call, options["user_agent"])
-        config = get_config(session.profile.user_agent)
-        if session.data_build:
-            config[6] = session.data_build  # the build the page announced, as a browser would report
-        grant = request_sentinel(session, config, path=SENTINEL_PATH, timeout=call.timeout,
-                                 turnstile_token=options["turnstile_token"],
-                                 turnstile_solver=options["turnstile_solver"], pow_workers=options["pow_workers"])
-        headers = session.headers({**grant.headers, **call.headers, "accept": "text/event-stream"})
-        url = join_url(session.base_url, CONVERSATION_PATH)
-        try:
-            return session.core.open("POST", url, headers=headers, body=body, timeout=call.timeout,
-                                     max_retries=0, expect="sse", where=url)
-        except PermissionDeniedError as exc:
-            detail = exc.body.get("detail") if isinstance(exc.body, dict) else None
-            raise _wall(str(detail or exc), "forbidden", exc.status_code) from exc
-
     def _run(self, body: bytes, call: CallSettings, options: dict[str, Any],
              stream: bool) -> Generator[Chunk, None, None]:
-        response = call_with_retry(lambda: self._open(body, call, options), max_retries=call.max_retries,
-                                   sleep=call.sleep)
-        if not is_event_stream(response.headers):
-            # JSON where the conversation stream was expected ({"detail": ...}): never an empty answer.
-            try:
-                payload = json.loads(response.read() or b"null")
-            finally:
-                response.close()
-            raise ResponseError(f"the conversation endpoint answered with JSON instead of a stream: "
-                                f"{server_message(payload) or payload!r}", body=payload)
-        decoder = WebStreamDecoder()
-        try:
-            # The web backend always streams; stream=False yields the same pieces, gathered.
-            pieces: list[Chunk] = []
-            for event in iter_sse(response.iter_bytes()):
-                produced = decoder.feed(event.data, event.event)
-                if stream:
-                    yield from produced
-                else:
-                    pieces.extend(produced)
-                if decoder.done:
-                    response.drain()
-                    break
-            pieces.extend(decoder.finish())
-            if stream:
-                yield from pieces
-            else:
-                yield from _gather(pieces)
-        except ChatGPTSyncError as exc:
-            known = (Conversation(decoder.conversation_id, decoder.message_id)
-                     if decoder.conversation_id else None)
-            attach_progress(exc, decoder.text, known)
-            raise
-        finally:
-            response.close()
+        turn = TurnOptions(timeout=call.timeout, headers=call.headers, turnstile_token=options["turnstile_token"],
+                           turnstile_solver=options["turnstile_solver"], pow_workers=options["pow_workers"])
 
+        def open_step() -> Response:
+            return open_conversation(self._session(call, options["user_agent"]), PATHS, body, turn)
 
-def _gather(pieces: list[Chunk]) -> Generator[Chunk, None, None]:
-    """For stream=False: the text as one piece, in the place of its first piece; objects as they came."""
-    text = "".join(p for p in pieces if isinstance(p, str))
-    placed = False
-    for piece in pieces:
-        if isinstance(piece, str):
-            if not placed and text:
-                placed = True
-                yield text
-        else:
-            yield piece
+        return run_conversation(open_step, stream=stream, max_retries=call.max_retries, sleep=call.sleep)

@@ -32,7 +32,7 @@ from http.cookies import CookieError, SimpleCookie
 from typing import Any, ClassVar, Generator, Mapping
 from urllib.parse import urlencode
 
-from .._client import is_challenge, blocked_error, looks_like_html, redirect_error
+from .._core import is_challenge, blocked_error, looks_like_html, redirect_error
 from .._messages import content_text
 from .._transport import Response
 from .._urls import join_url

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Generator, Iterable, Iterator, Mapping
 from urllib.parse import quote
 
-from .._client import HTTPCore
+from .._core import HTTPCore
 from .._messages import content_text
 from .._redact import REDACTED
 from .._retry import call_with_retry

@@ -14,7 +14,7 @@ from typing import Any, ClassVar, Generator, Iterator, Mapping
 
 from .._messages import last_user_text
 from .._media import media_parts
-from .._client import SkippedLines, is_event_stream
+from .._core import SkippedLines, is_event_stream
 from .._log import logger
 from .._sse import ServerSentEvent, event_batches
 from .._streaming import attach_progress

@@ -1,7 +1,7 @@
 """An independent sentinel proof-of-work verifier, for tests and the local emulator.
 
 Written from the protocol description only (server-side view, protocols.md §2.6) and
-deliberately shares no code with the solver in :mod:`chatgpt_sync.providers._pow`, so a
+deliberately shares no code with the solver in :mod:`chatgpt_sync.providers._web.pow`, so a
 bug in one is not silently mirrored by the other. Stdlib only.
 """
 

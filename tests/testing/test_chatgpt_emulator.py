@@ -372,7 +372,7 @@ def test_repeated_and_unicode_reply(v1: bool) -> None:
 
 
 def test_works_with_the_sdk_proof_of_work(server: ChatGptWebEmulator) -> None:
-    pow_ = pytest.importorskip("chatgpt_sync.providers._pow")
+    pow_ = pytest.importorskip("chatgpt_sync.providers._web.pow")
     web = WebClient(server)
     web.navigate()
     config = pow_.get_config(WIN_UA)

@@ -16,7 +16,7 @@ import random
 import time
 from typing import Any, Iterator, Sequence, Tuple
 
-from ..errors import InvalidRequestError, ProofOfWorkError
+from ...errors import InvalidRequestError, ProofOfWorkError
 
 __all__ = [
     "DEFAULT_DATA_BUILD",

@@ -10,17 +10,16 @@ import base64
 import json
 import os
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 from urllib.parse import urlsplit
 
-from ._chatgpt_web_checks import Rejection, check_platform, parse_conversation_body, parse_cookies
-from ._chatgpt_web_stream import build_frames
-from ._server import EmulatorHandler
-from .pow_verifier import ANSWER_PREFIX, GIVE_UP_PREFIX, decode_token_config, verify_answer_token, \
+from .checks import Rejection, check_platform, parse_conversation_body, parse_cookies
+from .stream import build_frames
+from .._server import EmulatorHandler
+from ..pow_verifier import ANSWER_PREFIX, GIVE_UP_PREFIX, decode_token_config, verify_answer_token, \
     verify_requirements_token
 
-if TYPE_CHECKING:
-    from .chatgpt_web import ChatGptWebEmulator, IssuedToken
+from ._state import IssuedToken, WebState
 
 __all__ = ["ChatGptWebHandler", "CHALLENGE_HTML", "SENTINEL_PATH", "CONVERSATION_PATH", "UNUSUAL_ACTIVITY"]
 
@@ -45,8 +44,8 @@ class ChatGptWebHandler(EmulatorHandler):
     """Serves ``GET /``, the sentinel and the conversation endpoint."""
 
     @property
-    def web(self) -> ChatGptWebEmulator:
-        return cast("ChatGptWebEmulator", self.server.emulator)
+    def web(self) -> WebState:
+        return cast(WebState, self.server.emulator)
 
     # ---------------------------------------------------------------- routing
     def do_GET(self) -> None:  # noqa: N802 - stdlib naming

@@ -3,7 +3,7 @@
 Pure: it takes already-decoded SSE events and returns the text pieces and response objects they
 produce. Both stream formats (protocols.md §1.2.8) feed one model: a message document per message
 id. Legacy events (format A) replace the document with a full snapshot; "v1" delta lines (format B)
-patch it (:mod:`._web_patch`). After every event the visible text is derived from the document and
+patch it (:mod:`.patch`). After every event the visible text is derived from the document and
 compared with what was already emitted, so append, replace, truncate and snapshots share one diff.
 """
 
@@ -13,10 +13,10 @@ import copy
 import json
 from typing import Any, Dict, List, Optional, Set, Tuple
 
-from ..errors import ResponseError
-from ..types import (Chunk, Conversation, FinishReason, ImageResponse, Reasoning, ResponseMeta, Sources,
+from ...errors import ResponseError
+from ...types import (Chunk, Conversation, FinishReason, ImageResponse, Reasoning, ResponseMeta, Sources,
                      TitleGeneration)
-from ._web_patch import TextTrack, apply_op, is_op_list
+from .patch import TextTrack, apply_op, is_op_list
 
 __all__ = ["WebStreamDecoder"]
 

@@ -29,53 +29,13 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from ._chatgpt_web_checks import ConversationRequest, Rejection
-from ._chatgpt_web_handler import ChatGptWebHandler
-from ._chatgpt_web_stream import StreamPlan, make_title
-from ._server import EmulatorServer
+from ._state import IssuedToken, WebFaults
+from .checks import ConversationRequest, Rejection
+from .handler import ChatGptWebHandler
+from .stream import StreamPlan, make_title
+from .._server import EmulatorServer
 
-__all__ = ["ChatGptWebEmulator", "IssuedToken", "WebFaults"]
-
-
-@dataclass
-class WebFaults:
-    """Fault and wall switches; all off by default. Mutate ``server.faults`` between requests."""
-
-    turnstile_required: bool = False
-    turnstile_answer: str = "turnstile-ok"
-    arkose_required: bool = False
-    unusual_activity: bool = False
-    force_login: bool = False
-    html_block: bool = False
-    rate_limit_first: int = 0
-    retry_after: str | None = "1"
-    conversation_status: int | None = None
-    conversation_status_first: int = 0
-    drop_after: int | None = None
-    stall_after: int | None = None
-    stall_seconds: float = 5.0
-    inband_error: bool = False
-    title_after_complete: bool = True
-    stream_format: str = "auto"
-    pow_required: bool = True
-    difficulty: str = "0fffff"
-    tool_message: bool = False
-
-
-@dataclass
-class IssuedToken:
-    """What the sentinel remembers about one chat-requirements token it issued."""
-
-    token: str
-    device_id: str
-    user_agent: str
-    seed: str
-    difficulty: str
-    pow_required: bool
-    turnstile_required: bool
-    arkose_required: bool
-    expires_at: float  # time.monotonic() deadline
-    used: bool = False
+__all__ = ["ChatGptWebEmulator"]
 
 
 class ChatGptWebEmulator(EmulatorServer):

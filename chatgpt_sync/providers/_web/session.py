@@ -1,41 +1,27 @@
-"""Shared chatgpt.com web logic: one consistent browser profile, the session warm-up, the sentinel.
-
-Used by both web providers (the anonymous ``ChatGpt`` and the authenticated ``OpenaiChat``); neither
-imports the other. Walls are reported, not defeated (DESIGN.md rule 8): the proof of work is part of
-the protocol and is computed; turnstile needs the caller's token or solver; everything else becomes
-a :class:`~chatgpt_sync.errors.BlockedError` that says what to do.
-"""
+"""The chatgpt.com web session: one consistent browser profile, its cookies and device id, and the
+warm-up GET of the site root (which also reads the page's ``data-build``)."""
 
 from __future__ import annotations
 
-import json
 import re
 from http.cookies import SimpleCookie
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-from .._client import HTTPCore
-from .._urls import join_url
-from ..errors import (
-    BlockedError, PermissionDeniedError, TurnstileRequiredError,
-)
-from .._frozen import FACTORY as _FACTORY
-from ..types import Timeout
-from ._pow import get_answer_token, get_requirements_token, random_uuid
+from ..._core import HTTPCore
+from ..._urls import join_url
+from ..._frozen import FACTORY as _FACTORY
+from ...types import Timeout
+from .pow import random_uuid
 
 if TYPE_CHECKING:  # type checkers see frozen dataclasses; at run time they are made without exec (see types)
     from dataclasses import dataclass
 else:
-    from .._frozen import frozen_dataclass as dataclass
+    from ..._frozen import frozen_dataclass as dataclass
 
-__all__ = ["BrowserProfile", "WebSession", "SentinelGrant", "DEFAULT_USER_AGENT", "init_session",
-           "request_sentinel", "TurnstileSolver"]
+__all__ = ["BrowserProfile", "WebSession", "DEFAULT_USER_AGENT", "init_session"]
 
 DEFAULT_USER_AGENT = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
                       "Chrome/131.0.0.0 Safari/537.36")
-TurnstileSolver = Callable[[str, str], str]
-
-WALL_ADVICE = ("Options: pass an access token to OpenaiChat, use a HAR/cookies file from your own browser "
-               "session, use the API (OpenaiAPI with OPENAI_API_KEY), or try later from another network.")
 
 
 @dataclass(frozen=True)
@@ -165,7 +151,7 @@ def init_session(user_agent: str = DEFAULT_USER_AGENT, *, core: HTTPCore | None 
     Raises BlockedError when the root is a challenge page (checked, unlike the public version).
     """
     if core is None:
-        from .._transport import RequestsTransport
+        from ..._transport import RequestsTransport
         core = HTTPCore(RequestsTransport())
     session = WebSession(core=core, base_url=base_url.rstrip("/"), profile=BrowserProfile(user_agent))
     headers = session.profile.navigation_headers()
@@ -180,78 +166,3 @@ def init_session(user_agent: str = DEFAULT_USER_AGENT, *, core: HTTPCore | None 
     if match:
         session.data_build = match.group(1).decode("ascii", "replace")
     return session
-
-
-@dataclass(frozen=True)
-class SentinelGrant:
-    """What the sentinel granted: the headers to send with the conversation request."""
-
-    headers: dict[str, str]
-    persona: str | None = None
-
-    def __init__(self, headers: dict[str, str], persona: str | None = None) -> None:
-        object.__setattr__(self, "headers", headers)
-        object.__setattr__(self, "persona", persona)
-
-    def __repr__(self) -> str:
-        return f"SentinelGrant(headers=[{', '.join(sorted(self.headers))}], persona={self.persona!r})"
-
-
-def _wall(detail: str, kind: str, status: int | None) -> BlockedError:
-    return BlockedError(f"chatgpt.com refused the anonymous session ({kind}): {detail.rstrip('. ')}. {WALL_ADVICE}",
-                        kind=kind, status_code=status)
-
-
-def request_sentinel(session: WebSession, config: list[Any], *, path: str, timeout: Timeout,
-                     turnstile_token: str | None = None, turnstile_solver: TurnstileSolver | None = None,
-                     pow_workers: int = 1) -> SentinelGrant:
-    """POST the requirements token to the sentinel and answer what it demands.
-
-    Not retried here: the caller retries the whole opening step, so a failed attempt never reuses a
-    spent chat-requirements token.
-    """
-    requirements = get_requirements_token(config)
-    url = join_url(session.base_url, path)
-    try:
-        data = session.core.request_json("POST", url, headers=session.headers(),
-                                         body=json.dumps({"p": requirements}).encode(), timeout=timeout,
-                                         max_retries=0, where=url)
-    except PermissionDeniedError as exc:
-        detail = str(exc.body.get("detail")) if isinstance(exc.body, dict) and exc.body.get("detail") else str(exc)
-        kind = "unusual_activity" if "unusual activity" in detail.lower() else "forbidden"
-        raise _wall(detail, kind, exc.status_code) from exc
-    if not isinstance(data, dict):
-        raise _wall(f"unexpected sentinel answer {str(data)[:100]!r}", "sentinel", 200)
-    if data.get("detail") and "unusual activity" in str(data["detail"]).lower():
-        raise _wall(str(data["detail"]), "unusual_activity", 200)
-    if data.get("force_login"):
-        raise _wall("the server requires logging in for this session", "force_login", 200)
-    token = data.get("token")
-    if not isinstance(token, str) or not token:
-        raise _wall("the sentinel answered without a chat-requirements token", "sentinel", 200)
-    headers = {"openai-sentinel-chat-requirements-token": token}
-
-    arkose = data.get("arkose") or {}
-    if isinstance(arkose, dict) and arkose.get("required"):
-        raise _wall("the sentinel demands an Arkose (FunCaptcha) challenge, which this SDK does not solve",
-                    "arkose", 200)
-    turnstile = data.get("turnstile") or {}
-    if isinstance(turnstile, dict) and turnstile.get("required"):
-        dx = str(turnstile.get("dx") or "")
-        if turnstile_token:
-            headers["openai-sentinel-turnstile-token"] = turnstile_token
-        elif turnstile_solver is not None:
-            headers["openai-sentinel-turnstile-token"] = turnstile_solver(dx, requirements)
-        else:
-            raise TurnstileRequiredError(
-                "chatgpt.com demands a turnstile (anti-bot) token for this session. This SDK does not "
-                "solve it: pass turnstile_token=<token from your own browser session> or "
-                "turnstile_solver=<callable (dx, requirements_token) -> token>. " + WALL_ADVICE,
-                dx=dx, status_code=200)
-    proof = data.get("proofofwork") or {}
-    if isinstance(proof, dict) and proof.get("required"):
-        seed, difficulty = proof.get("seed"), proof.get("difficulty")
-        if not isinstance(seed, str) or not isinstance(difficulty, str):
-            raise _wall("the sentinel demanded a proof of work without a seed or difficulty", "sentinel", 200)
-        headers["openai-sentinel-proof-token"] = get_answer_token(seed, difficulty, config, workers=pow_workers)
-    return SentinelGrant(headers=headers, persona=data.get("persona"))
