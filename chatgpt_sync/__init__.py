@@ -24,7 +24,7 @@ from .errors import (
 )
 from .providers import PROVIDERS
 from .types import (
-    ChoiceText, Conversation, FinishReason, ImageResponse, LogProbs, Reasoning, Refusal, ResponseMeta, Sources,
+    AuthResult, ChoiceText, Conversation, ConversationHistory, ConversationSummary, HistoryMessage, FinishReason, ImageResponse, LogProbs, Reasoning, Refusal, ResponseMeta, Sources,
     Timeout, TitleGeneration, ToolCalls, Usage,
 )
 
@@ -49,9 +49,9 @@ _LAZY = {
 
 __all__ = [  # sorted (str.casefold); tests/test_exports.py checks it against the registry
     "__version__", "AllProvidersFailedError", "APIConnectionError", "APIError", "APIStatusError",
-    "APITimeoutError", "AuthenticationError", "BadRequestError", "BlockedError", "CertificateError", "ChatGpt",
-    "Chatgpt4o", "ChatGPTSyncError", "ChoiceText", "Client", "ConflictError", "Conversation",
-    "create_completion", "FinishReason", "GPTalk", "ImageResponse", "InternalServerError",
+    "APITimeoutError", "AuthenticationError", "AuthResult", "BadRequestError", "BlockedError", "CertificateError", "ChatGpt",
+    "Chatgpt4o", "ChatGPTSyncError", "ChoiceText", "Client", "ConflictError", "Conversation", "ConversationHistory", "ConversationSummary",
+    "create_completion", "FinishReason", "GPTalk", "HistoryMessage", "ImageResponse", "InternalServerError",
     "InvalidRequestError", "LogProbs", "MissingAuthError", "NotFoundError", "OpenaiAPI", "OpenAIError",
     "OpenaiTemplate", "PermissionDeniedError", "RateLimitError", "Reasoning", "Refusal", "ResponseError",
     "ResponseMeta", "RetryProvider", "Sources", "Stream", "Timeout", "TitleGeneration", "ToolCalls",

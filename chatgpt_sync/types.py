@@ -25,7 +25,7 @@ __all__ = [
     "Message", "Messages", "ContentPart",
     "FinishReason", "Usage", "Conversation", "TitleGeneration", "ToolCalls", "Reasoning",
     "ImageResponse", "Sources", "Refusal", "ChoiceText", "ResponseMeta", "LogProbs", "ResponseObject",
-    "Chunk",
+    "Chunk", "AuthResult", "ConversationSummary", "HistoryMessage", "ConversationHistory",
 ]
 
 
@@ -33,6 +33,8 @@ if TYPE_CHECKING:  # type checkers see plain frozen dataclasses, which is what t
     from dataclasses import dataclass, field
 else:
     from ._frozen import field_spec as field, frozen_dataclass as dataclass
+
+from ._frozen import FACTORY
 
 _set = object.__setattr__  # what a frozen dataclass's __init__ uses
 
@@ -336,6 +338,94 @@ class LogProbs:
         content, refusal = data.get("content"), data.get("refusal")
         return cls(content if isinstance(content, list) else None,
                    refusal if isinstance(refusal, list) else None, index, raw=dict(data))
+
+
+@dataclass(frozen=True)
+class AuthResult:
+    """Credentials for your chatgpt.com account, as ``OpenaiChat.login()`` returns and caches them.
+
+    ``access_token`` (a JWT), ``cookies`` (name -> value for chatgpt.com), ``user_agent`` (the browser's,
+    when known) and ``expires`` (the token's expiry, Unix seconds, when known). Secrets never show in
+    its repr; the auth cache file holds them (mode 0600).
+    """
+
+    access_token: Optional[str] = None
+    cookies: Dict[str, str] = field(default_factory=dict, repr=False)
+    user_agent: Optional[str] = None
+    expires: Optional[float] = None
+
+    def __init__(self, access_token: Optional[str] = None, cookies: Dict[str, str] = FACTORY,
+                 user_agent: Optional[str] = None, expires: Optional[float] = None) -> None:
+        _set(self, "access_token", access_token)
+        _set(self, "cookies", {} if cookies is FACTORY else dict(cookies))
+        _set(self, "user_agent", user_agent)
+        _set(self, "expires", expires)
+
+    def __repr__(self) -> str:
+        token = "[redacted]" if self.access_token else None
+        return (f"AuthResult(access_token={token!r}, cookies=[{', '.join(sorted(self.cookies))}], "
+                f"user_agent={self.user_agent!r}, expires={self.expires!r})")
+
+
+@dataclass(frozen=True)
+class ConversationSummary:
+    """One entry of ``OpenaiChat.list_conversations()``, in the server's order."""
+
+    id: str
+    title: Optional[str] = None
+    create_time: Optional[str] = None
+    update_time: Optional[str] = None
+    raw: Any = field(default=None, compare=False, repr=False)
+
+    def __init__(self, id: str, title: Optional[str] = None, create_time: Optional[str] = None,
+                 update_time: Optional[str] = None, raw: Any = None) -> None:
+        _set(self, "id", id)
+        _set(self, "title", title)
+        _set(self, "create_time", create_time)
+        _set(self, "update_time", update_time)
+        _set(self, "raw", raw)
+
+
+@dataclass(frozen=True)
+class HistoryMessage:
+    """One message of a stored conversation: ``text`` is its visible text; ``images`` the asset
+    pointers as the server gives them (``file-service://file-...``, ``sediment://file_...``);
+    ``hidden`` marks messages the website does not show (system prompts, tool plumbing)."""
+
+    id: str
+    role: str
+    text: str = ""
+    images: List[str] = field(default_factory=list)
+    hidden: bool = False
+    raw: Any = field(default=None, compare=False, repr=False)
+
+    def __init__(self, id: str, role: str, text: str = "", images: List[str] = FACTORY, hidden: bool = False,
+                 raw: Any = None) -> None:
+        _set(self, "id", id)
+        _set(self, "role", role)
+        _set(self, "text", text)
+        _set(self, "images", [] if images is FACTORY else list(images))
+        _set(self, "hidden", hidden)
+        _set(self, "raw", raw)
+
+
+@dataclass(frozen=True)
+class ConversationHistory:
+    """A stored conversation: ``messages`` is the active branch, from the root to ``current_node``."""
+
+    id: str
+    title: Optional[str] = None
+    current_node: Optional[str] = None
+    messages: List[HistoryMessage] = field(default_factory=list)
+    raw: Any = field(default=None, compare=False, repr=False)
+
+    def __init__(self, id: str, title: Optional[str] = None, current_node: Optional[str] = None,
+                 messages: List[HistoryMessage] = FACTORY, raw: Any = None) -> None:
+        _set(self, "id", id)
+        _set(self, "title", title)
+        _set(self, "current_node", current_node)
+        _set(self, "messages", [] if messages is FACTORY else list(messages))
+        _set(self, "raw", raw)
 
 
 ResponseObject = Union[FinishReason, Usage, Conversation, TitleGeneration, ToolCalls, Reasoning,
