@@ -49,13 +49,14 @@ _LAZY = {
 
 __all__ = [  # sorted (str.casefold); tests/test_exports.py checks it against the registry
     "__version__", "AllProvidersFailedError", "APIConnectionError", "APIError", "APIStatusError",
-    "APITimeoutError", "AuthenticationError", "AuthResult", "BadRequestError", "BlockedError", "CertificateError", "ChatGpt",
-    "Chatgpt4o", "ChatGPTSyncError", "ChoiceText", "Client", "ConflictError", "Conversation", "ConversationHistory", "ConversationSummary",
-    "create_completion", "FinishReason", "GPTalk", "HistoryMessage", "ImageResponse", "InternalServerError",
-    "InvalidRequestError", "LogProbs", "MissingAuthError", "NotFoundError", "OpenaiAPI", "OpenAIError",
-    "OpenaiTemplate", "PermissionDeniedError", "RateLimitError", "Reasoning", "Refusal", "ResponseError",
-    "ResponseMeta", "RetryProvider", "Sources", "Stream", "Timeout", "TitleGeneration", "ToolCalls",
-    "TurnstileRequiredError", "UnprocessableEntityError", "Usage",
+    "APITimeoutError", "AuthenticationError", "AuthResult", "BadRequestError", "BlockedError",
+    "CertificateError", "ChatGpt", "Chatgpt4o", "ChatGPTSyncError", "ChoiceText", "Client", "ConflictError",
+    "Conversation", "ConversationHistory", "ConversationSummary", "create_completion", "FinishReason",
+    "GPTalk", "HistoryMessage", "ImageResponse", "InternalServerError", "InvalidRequestError", "LogProbs",
+    "MissingAuthError", "NotFoundError", "OpenaiAPI", "OpenAIError", "OpenaiTemplate", "PermissionDeniedError",
+    "RateLimitError", "Reasoning", "Refusal", "ResponseError", "ResponseMeta", "RetryProvider", "Sources",
+    "Stream", "Timeout", "TitleGeneration", "ToolCalls", "TurnstileRequiredError", "UnprocessableEntityError",
+    "Usage",
 ]
 
 
