@@ -8,8 +8,7 @@ a retry always gets a fresh single-use chat-requirements token (DESIGN.md rule 2
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, Callable, Generator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Generator, Mapping
 
 from ..._core import is_event_stream, server_message
 from ..._retry import call_with_retry
@@ -22,30 +21,42 @@ from ...types import Chunk, Conversation, Timeout
 from .pow import get_config
 from .sentinel import TurnstileSolver, request_sentinel, wall
 from .session import WebSession
-from .stream import WebStreamDecoder
+
+if TYPE_CHECKING:  # loaded on the first turn: the decoder is most of the web code's import time
+    from .stream import WebStreamDecoder
 
 __all__ = ["TurnPaths", "TurnOptions", "open_conversation", "run_conversation", "gather"]
 
 
-@dataclass(frozen=True)
+# Plain classes, not dataclasses: importing dataclasses costs ~10 ms, which a script pays once.
 class TurnPaths:
     """Where a backend keeps its sentinel and conversation endpoints, and whose session it is."""
 
-    sentinel: str
-    conversation: str
-    who: str = "the session"
+    __slots__ = ("sentinel", "conversation", "who")
+
+    def __init__(self, sentinel: str, conversation: str, who: str = "the session") -> None:
+        self.sentinel = sentinel
+        self.conversation = conversation
+        self.who = who
+
+    def __repr__(self) -> str:
+        return f"TurnPaths({self.sentinel!r}, {self.conversation!r}, who={self.who!r})"
 
 
-@dataclass
 class TurnOptions:
     """The per-call inputs of the opening step besides the body."""
 
-    timeout: Timeout
-    headers: Mapping[str, str] = field(default_factory=dict)
-    turnstile_token: str | None = None
-    turnstile_solver: TurnstileSolver | None = None
-    pow_workers: int = 1
-    sentinel_body: dict[str, Any] = field(default_factory=dict)
+    __slots__ = ("timeout", "headers", "turnstile_token", "turnstile_solver", "pow_workers", "sentinel_body")
+
+    def __init__(self, timeout: Timeout, headers: Mapping[str, str] | None = None,
+                 turnstile_token: str | None = None, turnstile_solver: TurnstileSolver | None = None,
+                 pow_workers: int = 1, sentinel_body: dict[str, Any] | None = None) -> None:
+        self.timeout = timeout
+        self.headers: Mapping[str, str] = headers or {}
+        self.turnstile_token = turnstile_token
+        self.turnstile_solver = turnstile_solver
+        self.pow_workers = pow_workers
+        self.sentinel_body: dict[str, Any] = sentinel_body or {}
 
 
 def open_conversation(session: WebSession, paths: TurnPaths, body: bytes, options: TurnOptions) -> Response:
@@ -79,7 +90,9 @@ def run_conversation(open_step: Callable[[], Response], *, stream: bool, max_ret
             response.close()
         raise ResponseError(f"the conversation endpoint answered with JSON instead of a stream: "
                             f"{server_message(payload) or payload!r}", body=payload)
-    decoder = decoder if decoder is not None else WebStreamDecoder()
+    if decoder is None:
+        from .stream import WebStreamDecoder
+        decoder = WebStreamDecoder()
     try:
         # The web backend always streams; stream=False yields the same pieces, gathered.
         pieces: list[Chunk] = []

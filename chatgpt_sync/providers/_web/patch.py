@@ -8,16 +8,18 @@ sub-ops). It is total: an op that does not fit the document (wrong type, missing
 changes nothing and never raises, because one malformed line must not end a good answer.
 
 :class:`TextTrack` turns successive states of one document string into the visible text to emit:
-by prefix, with the private-use citation markers taken out.
+by prefix, with the private-use citation markers rendered by a pluggable :data:`Render` (the
+decoder's turns citations into numbered links) and never leaked, held back for a bounded stretch.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
-__all__ = ["TextTrack", "apply_op", "is_op_list", "split_pointer"]
+__all__ = ["CLOSE", "CONTROL", "OPEN", "Render", "SEP", "STALL_LIMIT", "TextTrack", "apply_op", "entity_label",
+           "is_op_list", "render_plain", "split_pointer", "strip_control"]
 
 _MISSING: Any = object()
 
@@ -183,46 +185,47 @@ def _appended(current: Any, value: Any) -> Any:
 # ------------------------------------------------------------------ visible text of a document string
 
 # Private-use citation markers (§1.2.9): U+E200 opens a sequence, U+E201 closes it, U+E202 separates
-# its fields; U+E203..U+E206 are bare brackets. Stray ones are deleted from visible text.
-_OPEN, _CLOSE, _SEP = "\ue200", "\ue201", "\ue202"
-_STRAY = re.compile("[\ue200-\ue206]")
+# its fields; U+E203..U+E206 are bare brackets. No character of U+E200..U+E2FF ever reaches the
+# visible text: sequences are rendered (see :data:`Render`), stray ones are deleted.
+OPEN, CLOSE, SEP = "\ue200", "\ue201", "\ue202"
+CONTROL = re.compile("[\ue200-\ue2ff]")
+# A sequence is held back while it is open (or cannot be rendered yet) only until this many
+# characters of the string follow its opener; then the opener counts as a stray character.
+STALL_LIMIT = 256
 _MARKER_NAME = re.compile(r"[A-Za-z_]*")
 
+#: Renders the body of one complete sequence (between U+E200 and U+E201): its visible text, or
+#: None when it cannot be rendered yet (a citation whose source has not arrived). With ``final``
+#: true it must return a string: the sequence will not be seen again.
+Render = Callable[[str, bool], Optional[str]]
 
-def _render_sequence(body: str) -> str:
-    """Visible text of one complete marker sequence: entity labels stay, citations vanish.
 
-    ``\\ue200entity\\ue202["company","Example","software"]\\ue201`` reads as "Example" in the web UI;
-    dropping it would cut a word out of the sentence. Citations (``cite\\ue202turn0search3``) and
-    embeds have no text of their own: their targets are in the metadata, reported as Sources.
-    """
-    fields = body.split(_SEP)
-    if fields[0] in ("entity", "product_entity") and len(fields) > 1:
-        try:
-            label = json.loads(fields[1])
-        except ValueError:
-            return _STRAY.sub("", fields[1])
-        if isinstance(label, list) and len(label) > 1 and isinstance(label[1], str):
-            return label[1]
-        return label if isinstance(label, str) else ""
+def strip_control(text: str) -> str:
+    """``text`` without any character of U+E200..U+E2FF."""
+    return CONTROL.sub("", text)
+
+
+def entity_label(fields: List[str]) -> str:
+    """The display name of ``entity``/``product_entity`` sequences: ``["city","Lyon","French city"]``
+    reads as "Lyon" in the web UI; dropping it would cut a word out of the sentence."""
+    if len(fields) < 2:
+        return ""
+    try:
+        label = json.loads(fields[1])
+    except (ValueError, RecursionError):
+        return strip_control(fields[1])
+    if isinstance(label, list):
+        names = [item for item in label if isinstance(item, str)]
+        label = label[1] if len(label) > 1 and isinstance(label[1], str) else names[0] if names else ""
+    return strip_control(label) if isinstance(label, str) else ""
+
+
+def render_plain(body: str, final: bool) -> str:
+    """The renderer that knows no sources: entities become their name, everything else vanishes."""
+    fields = body.split(SEP)
+    if fields[0].strip() in ("entity", "product_entity"):
+        return entity_label(fields)
     return ""
-
-
-def _strip_markers(raw: str, start: int) -> Tuple[str, int]:
-    """(visible text of ``raw[start:end]``, end): ``end`` stops before a sequence still open."""
-    out: List[str] = []
-    i = start
-    while True:
-        j = raw.find(_OPEN, i)
-        if j < 0:
-            out.append(_STRAY.sub("", raw[i:]))
-            return "".join(out), len(raw)
-        out.append(_STRAY.sub("", raw[i:j]))
-        k = raw.find(_CLOSE, j + 1)
-        if k < 0:
-            return "".join(out), j
-        out.append(_render_sequence(raw[j + 1:k]))
-        i = k + 1
 
 
 def _common_prefix(a: str, b: str) -> int:
@@ -240,14 +243,31 @@ def _common_prefix(a: str, b: str) -> int:
 
 
 class TextTrack:
-    """The visible text already emitted for one string of the document (an answer or a thought)."""
+    """The visible text already emitted for one string of the document (an answer or a thought).
 
-    __slots__ = ("done", "pending", "emitted")
+    Each update scans only what follows the part already turned into text (plus a held tail of at
+    most :data:`STALL_LIMIT` characters), so a long answer costs no re-scan per delta.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("done", "pending", "render", "_emitted")
+
+    def __init__(self, render: Render = render_plain) -> None:
         self.done = ""      # raw prefix fully turned into visible text
-        self.pending = ""   # raw tail held back: a marker sequence not closed yet
-        self.emitted = ""   # visible text this string has produced
+        self.pending = ""   # raw tail held back: a sequence not closed (or not renderable) yet
+        self.render = render
+        self._emitted: List[str] = []   # the visible text's pieces, joined only when read
+
+    @property
+    def emitted(self) -> str:
+        """The visible text this string has produced."""
+        if len(self._emitted) > 1:
+            self._emitted[:] = ["".join(self._emitted)]
+        return self._emitted[0] if self._emitted else ""
+
+    @property
+    def started(self) -> bool:
+        """Whether this string has produced any visible text."""
+        return bool(self._emitted)
 
     def update(self, raw: str) -> str:
         """The new visible text of ``raw``, by prefix, never by search-and-replace.
@@ -257,23 +277,51 @@ class TextTrack:
         in the caller's hands and a stream of pieces cannot take it back.
         """
         if raw.startswith(self.done):
-            visible, end = _strip_markers(raw, len(self.done))
-            self.emitted += visible
+            visible, end = self._scan(raw, len(self.done), False)
+            if visible:
+                self._emitted.append(visible)
         else:
-            visible, end = _strip_markers(raw, 0)
+            visible, end = self._scan(raw, 0, False)
             common = _common_prefix(self.emitted, visible)
-            self.emitted = visible
+            self._emitted[:] = [visible]
             visible = visible[common:]
-        self.done, self.pending = raw[:end], raw[end:]
+        self.done, self.pending = (raw, "") if end == len(raw) else (raw[:end], raw[end:])
         return visible
 
     def flush(self) -> str:
-        """At the end of the string: a sequence never closed is a cut-off citation marker (dropped)
-        unless it does not look like one, in which case its text is kept."""
-        pending, self.pending = self.pending, ""
-        self.done += pending
-        if not pending or _MARKER_NAME.fullmatch(pending[1:].split(_SEP)[0]):
+        """At the end of the string: every held sequence is rendered for good. One never closed is
+        a cut-off marker (dropped) when it looks like one; otherwise its text is kept."""
+        if not self.pending:
             return ""
-        visible = _STRAY.sub("", pending)
-        self.emitted += visible
+        raw = self.done + self.pending
+        visible, _ = self._scan(raw, len(self.done), True)
+        self.done, self.pending = raw, ""
+        if visible:
+            self._emitted.append(visible)
         return visible
+
+    def _scan(self, raw: str, start: int, final: bool) -> Tuple[str, int]:
+        """(visible text of ``raw[start:end]``, end): ``end`` stops before a sequence held back."""
+        out: List[str] = []
+        i, n = start, len(raw)
+        while True:
+            j = raw.find(OPEN, i)
+            if j < 0:
+                out.append(strip_control(raw[i:]))
+                return "".join(out), n
+            out.append(strip_control(raw[i:j]))
+            settle = final or n - j > STALL_LIMIT
+            k = raw.find(CLOSE, j + 1, j + 1 + STALL_LIMIT)  # a close farther away is no marker's
+            if k < 0 or raw.find(OPEN, j + 1, k) >= 0:
+                if k < 0 and not settle:
+                    return "".join(out), j        # still open: hold it back
+                if k < 0 and final and n - j <= STALL_LIMIT \
+                        and _MARKER_NAME.fullmatch(raw[j + 1:].split(SEP, 1)[0]):
+                    return "".join(out), n        # a cut-off marker at the very end
+                i = j + 1                         # a stray opener: what follows is plain text
+                continue
+            text = self.render(raw[j + 1:k], settle)
+            if text is None:
+                return "".join(out), j            # not renderable yet: hold it back (bounded)
+            out.append(strip_control(text))
+            i = k + 1

@@ -5,20 +5,45 @@ produce. Both stream formats (protocols.md §1.2.8) feed one model: a message do
 id. Legacy events (format A) replace the document with a full snapshot; "v1" delta lines (format B)
 patch it (:mod:`.patch`). After every event the visible text is derived from the document and
 compared with what was already emitted, so append, replace, truncate and snapshots share one diff.
+
+What the decoder yields, in stream order: ``ResponseMeta`` (once), answer text pieces (``str``),
+``Reasoning`` (``thoughts`` summaries and contents, ``reasoning_recap``), ``TitleGeneration``,
+``ImageResponse`` (one per generated image, see below); at :meth:`WebStreamDecoder.finish`:
+``Sources`` (once), exactly one ``FinishReason``, then ``Conversation``.
+
+Citations (§1.2.9): the private-use sequences ``U+E200 kind U+E202 field ... U+E201`` in the answer
+become Markdown: a citation is a numbered link ``[1](url)`` (a source keeps its number for the whole
+answer, and ``Sources`` lists the cited ones first, in number order, so ``[k]`` is ``sources[k-1]``);
+an entity becomes its display name; anything else is dropped. A sequence is held back only while it
+is open or its source has not arrived, for at most ``STALL_LIMIT`` characters; no character of
+U+E200..U+E2FF is ever yielded.
+
+Generated images are yielded as ``ImageResponse([pointer], alt, raw=<content part>)`` whose url is
+still the asset pointer (``file-service://file-...`` or ``sediment://file_...``), each pointer once.
+The provider turns a pointer into a download URL with :func:`download_path` (the backend answers
+``{"download_url": ...}``); :attr:`WebStreamDecoder.images` keeps every pointer yielded as an
+:class:`ImagePointer` (file id, alt, conversation and message ids). An async image task (gpt-image)
+leaves :attr:`WebStreamDecoder.image_gen_task_id` set and :attr:`WebStreamDecoder.awaiting_images`
+true at the end of the stream; its images come from the websocket's
+``update_content.message`` (:meth:`WebStreamDecoder.feed_message`) or from polling
+``GET /backend-api/conversation/{id}`` (:meth:`WebStreamDecoder.feed_conversation`), deduplicated
+against the stream's. A turn cut at the output limit finishes with ``FinishReason("length")`` and
+:attr:`WebStreamDecoder.continuable` (send ``action: "continue"`` with ``message_id`` as parent).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Dict, List, Optional, Set, Tuple
+import re
+from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
 
 from ...errors import ResponseError
 from ...types import (Chunk, Conversation, FinishReason, ImageResponse, Reasoning, ResponseMeta, Sources,
                      TitleGeneration)
-from .patch import TextTrack, apply_op, is_op_list
+from .patch import CLOSE, OPEN, SEP, STALL_LIMIT, TextTrack, apply_op, entity_label, is_op_list, render_plain
 
-__all__ = ["WebStreamDecoder"]
+__all__ = ["ImagePointer", "STALL_LIMIT", "WebStreamDecoder", "download_path", "parse_pointer"]
 
 _TEXT_PART = "/message/content/parts/0"
 _ANSWER_TYPES = ("text", "multimodal_text")
@@ -28,6 +53,52 @@ _REASONS: Dict[str, Optional[str]] = {
     "stop": "stop", "max_tokens": "length", "length": "length", "interrupted": None,
     "content_filter": "content_filter", "tool_calls": "tool_calls",
 }
+_DONE_STATUSES = ("finished_successfully", "finished_partial_completion")
+_SOURCE_LISTS = ("items", "fallback_items", "sources", "domains")
+_REF_ID = re.compile(r"turn\d+[a-z_]+\d+")
+
+
+def parse_pointer(url: Any) -> Optional[Tuple[str, str]]:
+    """``("file-service" | "sediment", file_id)`` of a generated image's asset pointer, else None."""
+    if not isinstance(url, str):
+        return None
+    for scheme in _IMAGE_SCHEMES:
+        if url.startswith(scheme) and len(url) > len(scheme):
+            file_id = url[len(scheme):]
+            if "/" not in file_id and "?" not in file_id and "#" not in file_id:
+                return scheme[:-3], file_id
+    return None
+
+
+def download_path(url: str, conversation_id: Optional[str]) -> Optional[str]:
+    """The backend path that answers ``{"download_url": ...}`` for an asset pointer (§1.2.10):
+    ``/backend-api/files/<id>/download`` for ``file-service://<id>``,
+    ``/backend-api/conversation/<conversation_id>/attachment/<id>/download`` for
+    ``sediment://<id>``. None for anything else (or a sediment pointer without a conversation)."""
+    parsed = parse_pointer(url)
+    if parsed is None:
+        return None
+    scheme, file_id = parsed
+    if scheme == "file-service":
+        return f"/backend-api/files/{file_id}/download"
+    if not conversation_id:
+        return None
+    return f"/backend-api/conversation/{conversation_id}/attachment/{file_id}/download"
+
+
+class ImagePointer(NamedTuple):
+    """A generated image as the stream names it, before it is resolved to a download URL."""
+
+    url: str                        # the asset pointer, e.g. "sediment://file_00000000abc"
+    file_id: str
+    alt: Optional[str]              # the prompt or the image's title
+    conversation_id: Optional[str]
+    message_id: Optional[str]       # the message whose content part holds the pointer
+    part: Dict[str, Any]            # that content part (width, height, size_bytes, metadata)
+
+    @property
+    def download_path(self) -> Optional[str]:
+        return download_path(self.url, self.conversation_id)
 
 
 def _dict(value: Any) -> Dict[str, Any]:
@@ -68,6 +139,116 @@ def _add_source(entry: Any, found: Dict[str, Dict[str, Any]]) -> None:
         found[url]["title"] = title
 
 
+def _ref_key(ref: Any) -> Optional[str]:
+    """``"turn0search3"`` for ``{"turn_index": 0, "ref_type": "search", "ref_index": 3}`` (or that string)."""
+    if isinstance(ref, str):
+        return ref if _REF_ID.fullmatch(ref) else None
+    if isinstance(ref, dict):
+        turn, kind, index = ref.get("turn_index"), ref.get("ref_type"), ref.get("ref_index")
+        if isinstance(turn, int) and isinstance(kind, str) and isinstance(index, int) \
+                and not isinstance(turn, bool) and not isinstance(index, bool):
+            return f"turn{turn}{kind}{index}"
+    return None
+
+
+def _page(entry: Any) -> Optional[Tuple[str, str]]:
+    """(url without utm parameters, title) of a source entry with an http(s) url."""
+    if not isinstance(entry, dict):
+        return None
+    url = entry.get("url")
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        return None
+    title = entry.get("title")
+    return _strip_utm(url), title if isinstance(title, str) else ""
+
+
+def _md_url(url: str) -> str:
+    """``url`` safe inside a Markdown link target."""
+    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
+
+
+def _metadata_lists(messages: Iterable[Dict[str, Any]], key: str) -> Iterable[Any]:
+    """Every entry of ``metadata[key]`` (a list) over the non-user messages."""
+    for message in messages:
+        if _dict(message.get("author")).get("role") == "user":
+            continue
+        entries = _dict(message.get("metadata")).get(key)
+        if isinstance(entries, list):
+            yield from entries
+
+
+class _Citations:
+    """Where citation markers point (§1.2.9), rebuilt from the messages' metadata only after it changed,
+    and the numbers given to cited sources (first cited, first numbered)."""
+
+    def __init__(self) -> None:
+        self.dirty = True
+        self.by_text: Dict[str, List[Tuple[str, str]]] = {}   # a marker's exact text → its pages
+        self.by_ref: Dict[str, Tuple[str, str]] = {}          # "turn0search3" → page
+        self.numbers: Dict[str, int] = {}
+        self.cited: List[Dict[str, Any]] = []
+
+    def rebuild(self, messages: List[Dict[str, Any]]) -> None:
+        self.dirty = False
+        by_text: Dict[str, List[Tuple[str, str]]] = {}
+        by_ref: Dict[str, Tuple[str, str]] = {}
+        # Search results name their ref ids exactly; they win over content references.
+        for group in _metadata_lists(messages, "search_result_groups"):
+            entries = _dict(group).get("entries")
+            for entry in entries if isinstance(entries, list) else []:
+                page, key = _page(entry), _ref_key(_dict(entry).get("ref_id"))
+                if page is not None and key is not None:
+                    by_ref.setdefault(key, page)
+        for ref in _metadata_lists(messages, "content_references"):
+            ref = _dict(ref)
+            items = ref.get("items") or ref.get("fallback_items")
+            pages: List[Tuple[str, str]] = []
+            for item in items if isinstance(items, list) else []:
+                page = _page(item)
+                if page is None:
+                    continue
+                pages.append(page)
+                # An item's first ref is the page itself; the others are its supporting websites.
+                item_refs = _dict(item).get("refs")
+                key = _ref_key(item_refs[0]) if isinstance(item_refs, list) and item_refs else None
+                if key is not None:
+                    by_ref.setdefault(key, page)
+            if not pages:
+                page = _page(ref)
+                pages = [page] if page is not None else []
+            if not pages:
+                continue
+            matched = ref.get("matched_text")
+            if isinstance(matched, str) and matched.startswith(OPEN):
+                by_text.setdefault(matched, pages)
+            own = ref.get("refs")
+            keys = [k for k in (_ref_key(r) for r in own) if k] if isinstance(own, list) else []
+            for index, key in enumerate(keys):
+                if len(keys) == len(pages) or len(pages) == 1:
+                    by_ref.setdefault(key, pages[index if len(keys) == len(pages) else 0])
+        self.by_text, self.by_ref = by_text, by_ref
+
+    def links(self, marker: str, ids: List[str]) -> List[str]:
+        """``[k](url)`` for each page the marker cites (known so far), numbering new pages."""
+        pages = self.by_text.get(marker)
+        if pages is None:
+            pages = [page for page in (self.by_ref.get(i.strip()) for i in ids) if page is not None]
+        out: List[str] = []
+        seen: Set[str] = set()
+        for url, title in pages:
+            if url in seen:
+                continue
+            seen.add(url)
+            number = self.numbers.get(url)
+            if number is None:
+                number = self.numbers[url] = len(self.numbers) + 1
+                self.cited.append({"url": url, "title": title})
+            elif title and not self.cited[number - 1]["title"]:
+                self.cited[number - 1]["title"] = title
+            out.append(f"[{number}]({_md_url(url)})")
+        return out
+
+
 def _meta(message: Dict[str, Any], metadata: Dict[str, Any]) -> ResponseMeta:
     """The answer's identifiers as the web backend gives them: the message id, the model that
     answered (``model_slug``, e.g. "gpt-4o-mini" for "auto") and the message's creation time."""
@@ -79,7 +260,14 @@ def _meta(message: Dict[str, Any], metadata: Dict[str, Any]) -> ResponseMeta:
 
 
 class WebStreamDecoder:
-    """Turns chatgpt.com conversation SSE events into text pieces and response objects."""
+    """Turns chatgpt.com conversation SSE events into text pieces and response objects.
+
+    Public state the provider reads: ``conversation_id``, ``message_id`` (the last visible
+    assistant message: the parent of the next turn or of a continuation), ``finish_reason`` and
+    :attr:`continuable` (after :meth:`finish`), ``image_gen_task_id`` and :attr:`awaiting_images`
+    (an async image task still owes its images), :attr:`images` (every image pointer yielded),
+    ``text`` (the answer so far).
+    """
 
     def __init__(self) -> None:
         self.done = False
@@ -88,6 +276,7 @@ class WebStreamDecoder:
         self.finish_reason: Optional[str] = None
         self.delta_encoding: Optional[str] = None      # "v1" once the stream announced deltas
         self.image_gen_task_id: Optional[str] = None   # async image task (the provider waits on it)
+        self.images: List[ImagePointer] = []           # every generated image yielded, in order
         self._pieces: List[str] = []
         self._doc: Any = None                   # v1: {"message": ..., "conversation_id": ...}
         self._last_p: Optional[str] = None
@@ -97,12 +286,15 @@ class WebStreamDecoder:
         self._cur_key: Optional[str] = None
         self._cur_msg: Any = None
         self._settled: Set[str] = set()
-        self._images: Set[str] = set()
         self._turn_key: Optional[str] = None    # last visible assistant/tool message: decides the finish
+        self._user_message_id: Optional[str] = None
         self._stream_complete = False
         self._finished = False
+        self._continuable = False
         self._anonymous = 0
         self._any_reasoning = False
+        self._task_images = False               # an image arrived since image_gen_task_id was set
+        self._citations = _Citations()
 
     @property
     def text(self) -> str:
@@ -110,6 +302,19 @@ class WebStreamDecoder:
         if len(self._pieces) > 1:
             self._pieces[:] = ["".join(self._pieces)]
         return self._pieces[0] if self._pieces else ""
+
+    @property
+    def continuable(self) -> bool:
+        """After :meth:`finish`: the answer stopped at the model's output limit (``max_tokens``,
+        FinishReason "length", or a partial completion) and can be continued with a request whose
+        ``action`` is "continue" and whose parent is :attr:`message_id`."""
+        return self._continuable and self.conversation_id is not None and self.message_id is not None
+
+    @property
+    def awaiting_images(self) -> bool:
+        """An async image task (``image_gen_task_id``) was started and none of its images arrived
+        yet: the provider waits for them (websocket or polling) and feeds them back in."""
+        return self.image_gen_task_id is not None and not self._task_images
 
     # ------------------------------------------------------------------------------------ events
 
@@ -144,8 +349,44 @@ class WebStreamDecoder:
         if isinstance(obj.get("message"), dict):
             message = obj["message"]
             key = message["id"] if isinstance(message.get("id"), str) else ""
+            self._citations.dirty = True  # a legacy snapshot may bring new references
             return self._message(key, message)
         return []
+
+    def feed_message(self, message: Any) -> List[Chunk]:
+        """A message obtained outside the stream: the websocket's ``payload.update_content.message``
+        of an ``async-task-update-message``, or a message of the polled conversation. Returns an
+        ``ImageResponse`` for each generated image in it not yielded before, once the message is
+        finished (a message still in progress holds previews). Works after :meth:`finish` too."""
+        if not isinstance(message, dict) or message.get("status") not in _DONE_STATUSES:
+            return []
+        self._take_conversation_id(message.get("conversation_id"))
+        return self._image_parts(message)
+
+    def feed_conversation(self, conversation: Any) -> List[Chunk]:
+        """The body of ``GET /backend-api/conversation/{id}`` (polling for an async image task):
+        the messages of this turn, the branch from ``current_node`` back to this turn's user
+        message, are fed to :meth:`feed_message` in order."""
+        if not isinstance(conversation, dict) or not isinstance(conversation.get("mapping"), dict):
+            return []
+        mapping: Dict[str, Any] = conversation["mapping"]
+        self._take_conversation_id(conversation.get("conversation_id") or conversation.get("id"))
+        branch: List[Dict[str, Any]] = []
+        node_id = conversation.get("current_node")
+        seen: Set[Any] = set()
+        while isinstance(node_id, str) and node_id not in seen and isinstance(mapping.get(node_id), dict):
+            seen.add(node_id)
+            node = mapping[node_id]
+            message = _dict(node.get("message"))
+            if node_id == self._user_message_id or message.get("id") == self._user_message_id \
+                    or (self._user_message_id is None and _dict(message.get("author")).get("role") == "user"):
+                break
+            branch.append(message)
+            node_id = node.get("parent")
+        out: List[Chunk] = []
+        for message in reversed(branch):
+            out += self.feed_message(message)
+        return out
 
     def _check_error(self, obj: Dict[str, Any]) -> None:
         if obj.get("error"):
@@ -168,8 +409,7 @@ class WebStreamDecoder:
             self.conversation_id = value
 
     def _typed(self, kind: str, obj: Dict[str, Any]) -> List[Chunk]:
-        # input_message (the echoed user message), server_ste_metadata, conversation_detail_metadata
-        # ...: only their ids matter here.
+        # server_ste_metadata, conversation_detail_metadata ...: only their ids matter here.
         self._take_conversation_id(obj.get("conversation_id"))
         if kind == "title_generation" and isinstance(obj.get("title"), str):
             return [TitleGeneration(obj["title"], raw=obj)]
@@ -178,7 +418,13 @@ class WebStreamDecoder:
         elif kind == "message_marker" and self.message_id is None \
                 and isinstance(obj.get("message_id"), str):
             self.message_id = obj["message_id"]
+        elif kind == "input_message":  # the echoed user message: where this turn starts
+            self._take_user_message(_dict(obj.get("input_message")))
         return []
+
+    def _take_user_message(self, message: Dict[str, Any]) -> None:
+        if _dict(message.get("author")).get("role") == "user" and isinstance(message.get("id"), str):
+            self._user_message_id = message["id"]
 
     def _delta(self, obj: Dict[str, Any]) -> List[Chunk]:
         p = obj["p"] if isinstance(obj.get("p"), str) else None
@@ -200,6 +446,8 @@ class WebStreamDecoder:
         # A root op (snapshot or batch) leaves no path to continue: a bare `{"v": "..."}` after it
         # falls back to the usual shorthand, an append to the answer part.
         self._last_p, self._last_o = (p, o) if p else (None, None)
+        if _touches_metadata(p, o, value):
+            self._citations.dirty = True
         doc = apply_op(self._doc if isinstance(self._doc, dict) else {}, p, o, *(
             [value] if "v" in obj else []))
         if not isinstance(doc, dict):
@@ -232,19 +480,22 @@ class WebStreamDecoder:
         content = _dict(message.get("content"))
         hidden = metadata.get("is_visually_hidden_from_conversation") is True
         recipient = message.get("recipient") or "all"
+        if role == "user":
+            self._take_user_message(message)
         if role == "assistant" and recipient == "all" and isinstance(message.get("id"), str):
             if self.message_id is None:
                 out.append(_meta(message, metadata))  # the server's ids, before the first text piece
             self.message_id = message["id"]
         if role in ("assistant", "tool") and not hidden:
             self._turn_key = key
-        if isinstance(metadata.get("image_gen_task_id"), str):
-            self.image_gen_task_id = metadata["image_gen_task_id"]
+        task = metadata.get("image_gen_task_id")
+        if isinstance(task, str) and task and task != self.image_gen_task_id:
+            self.image_gen_task_id, self._task_images = task, False
         kind = content.get("content_type")
-        if role == "assistant" and recipient == "all" and not hidden and kind in _ANSWER_TYPES:
-            parts = content.get("parts")
-            raw = "".join(p for p in parts if isinstance(p, str)) if isinstance(parts, list) else ""
-            piece = self._track((key,)).update(raw)
+        if hidden or role not in ("assistant", "tool") or recipient != "all":
+            pass
+        elif role == "assistant" and kind in _ANSWER_TYPES:
+            piece = self._track((key,), answer=True).update(_joined_parts(content.get("parts")))
             if piece:
                 self._pieces.append(piece)
                 out.append(piece)
@@ -256,19 +507,25 @@ class WebStreamDecoder:
                     value = _dict(thought).get(field)
                     if isinstance(value, str):
                         out += self._reason(self._track((key, index, field)), value)
+        elif kind == "reasoning_recap" and isinstance(content.get("content"), str):
+            # `{"content_type": "reasoning_recap", "content": "Thought for 7s"}`
+            out += self._reason(self._track((key, "recap")), content["content"])
+        elif role == "tool" and kind == "text" and isinstance(metadata.get("initial_text"), str):
+            # Early o1: the thinking streamed as a tool message between initial_text and finished_text.
+            out += self._reason(self._track((key, "tool")), _joined_parts(content.get("parts")))
         status = message.get("status")
         if isinstance(status, str) and status != "in_progress":
             out += self._image_parts(message)
         return out
 
-    def _track(self, key: Tuple[Any, ...]) -> TextTrack:
+    def _track(self, key: Tuple[Any, ...], answer: bool = False) -> TextTrack:
         track = self._tracks.get(key)
         if track is None:
-            track = self._tracks[key] = TextTrack()
+            track = self._tracks[key] = TextTrack(self._render if answer else render_plain)
         return track
 
     def _reason(self, track: TextTrack, value: str) -> List[Chunk]:
-        first = track.emitted == ""
+        first = not track.started
         piece = track.update(value)
         if not piece:
             return []
@@ -276,6 +533,26 @@ class WebStreamDecoder:
             piece = "\n\n" + piece  # a new thought or summary: keep it apart from the previous one
         self._any_reasoning = True
         return [Reasoning(piece)]
+
+    def _render(self, body: str, final: bool) -> Optional[str]:
+        """An answer's marker sequence as Markdown: citations as numbered links to their sources,
+        entities as their name, anything else dropped. None: its sources have not arrived yet."""
+        fields = body.split(SEP)
+        kind = fields[0].strip()
+        if kind in ("entity", "product_entity"):
+            return entity_label(fields)
+        if kind == "cite":
+            title, ids = "", fields[1:]
+        elif kind == "navlist" and len(fields) > 1:  # navlist, title, "turn0news1,turn0news2"
+            title, ids = fields[1].strip(), [i for f in fields[2:] for i in f.split(",")]
+        else:
+            return ""
+        if self._citations.dirty:
+            self._citations.rebuild(list(self._messages.values()))
+        links = self._citations.links(OPEN + body + CLOSE, ids)
+        if not links and not final:
+            return None
+        return " ".join([title] + links if title else links)
 
     def _settle(self, key: str) -> List[Chunk]:
         """A message is over: emit what its marker buffers still hold, and its images."""
@@ -294,7 +571,12 @@ class WebStreamDecoder:
                 out.append(Reasoning(piece))
         message = self._messages.get(key)
         if message is not None:
-            out += self._image_parts(message)
+            metadata = _dict(message.get("metadata"))
+            # An image message left in progress while its async task runs holds a preview: the
+            # finished image comes from the task.
+            if message.get("status") != "in_progress" or not (
+                    metadata.get("image_gen_async") is True or metadata.get("image_gen_task_id")):
+                out += self._image_parts(message)
         return out
 
     def _image_parts(self, message: Dict[str, Any]) -> List[Chunk]:
@@ -307,17 +589,42 @@ class WebStreamDecoder:
         parts = _dict(message.get("content")).get("parts")
         metadata = _dict(message.get("metadata"))
         out: List[Chunk] = []
+        seen = {image.url for image in self.images}
         for part in parts if isinstance(parts, list) else []:
             pointer = _dict(part).get("asset_pointer")
-            if not isinstance(pointer, str) or not pointer.startswith(_IMAGE_SCHEMES) \
-                    or pointer in self._images:
+            parsed = parse_pointer(pointer)
+            if parsed is None or pointer in seen:
                 continue
-            self._images.add(pointer)
+            assert isinstance(pointer, str)
+            seen.add(pointer)
             alt = _dict(_dict(part.get("metadata")).get("dalle")).get("prompt") \
-                or metadata.get("image_gen_title") or metadata.get("async_task_title")
-            out.append(ImageResponse([pointer], alt if isinstance(alt, str) else None,
-                                     raw=copy.deepcopy(part)))
+                or metadata.get("image_gen_title") or metadata.get("async_task_title") or self._image_prompt()
+            alt = alt if isinstance(alt, str) and alt else None
+            message_id = message.get("id")
+            self.images.append(ImagePointer(pointer, parsed[1], alt, self.conversation_id,
+                                            message_id if isinstance(message_id, str) else None,
+                                            copy.deepcopy(part)))
+            if self.image_gen_task_id is not None:
+                self._task_images = True
+            out.append(ImageResponse([pointer], alt, raw=copy.deepcopy(part)))
         return out
+
+    def _image_prompt(self) -> Optional[str]:
+        """The prompt the assistant sent to the image tool (``{"prompt": ...}``), the alt text of
+        last resort."""
+        for message in reversed(list(self._messages.values())):
+            content = _dict(message.get("content"))
+            if _dict(message.get("author")).get("role") != "assistant" or (message.get("recipient") or "all") == "all" \
+                    or not isinstance(content.get("text"), str):
+                continue
+            try:
+                args = json.loads(content["text"])
+            except (ValueError, RecursionError):
+                continue
+            prompt = _dict(args).get("prompt")
+            if isinstance(prompt, str) and prompt:
+                return prompt
+        return None
 
     # ------------------------------------------------------------------------------------ finish
 
@@ -349,33 +656,64 @@ class WebStreamDecoder:
         status = message.get("status")
         # Some servers put `finish_details: {"type": "stop"}` on an event still "in_progress";
         # it is trusted only once the message or the stream says it completed.
-        complete = (status == "finished_successfully" or metadata.get("is_complete") is True
+        complete = (status in _DONE_STATUSES or metadata.get("is_complete") is True
                     or self._stream_complete)
         if isinstance(details, dict) and isinstance(details.get("type"), str) and complete:
             kind = details["type"]
-            return _REASONS.get(kind, kind), details
+            reason = _REASONS.get(kind, kind)
+            self._continuable = reason == "length"
+            return reason, details
+        if status == "finished_partial_completion":
+            # The web UI offers "Continue" for a partial completion that says no more.
+            self._continuable = True
+            return None, None
         if status == "finished_successfully" and (message.get("end_turn") is True or self._stream_complete):
             return "stop", None
         return None, None
 
     def _sources(self) -> List[Dict[str, Any]]:
-        found: Dict[str, Dict[str, Any]] = {}
-        for message in self._messages.values():
-            if _dict(message.get("author")).get("role") != "assistant":
-                continue
-            metadata = _dict(message.get("metadata"))
-            references = metadata.get("content_references")
-            for ref in references if isinstance(references, list) else []:
-                _add_source(ref, found)
-                for key in ("items", "fallback_items", "sources"):
-                    items = _dict(ref).get(key)
-                    for item in items if isinstance(items, list) else []:
-                        _add_source(item, found)
-                        websites = _dict(item).get("supporting_websites")
-                        for site in websites if isinstance(websites, list) else []:
-                            _add_source(site, found)
-            citations = metadata.get("citations")
-            for citation in citations if isinstance(citations, list) else []:
-                # Legacy browsing: `{"start_ix": 10, "end_ix": 22, "metadata": {"url", "title"}}`.
-                _add_source(_dict(citation).get("metadata") or citation, found)
+        """Cited sources first, in number order; then every other page the references and search
+        results name; each url (without utm parameters) once."""
+        found: Dict[str, Dict[str, Any]] = {entry["url"]: dict(entry) for entry in self._citations.cited}
+        messages = list(self._messages.values())
+        for ref in _metadata_lists(messages, "content_references"):
+            _add_source(ref, found)
+            for key in _SOURCE_LISTS:
+                items = _dict(ref).get(key)
+                for item in items if isinstance(items, list) else []:
+                    _add_source(item, found)
+                    websites = _dict(item).get("supporting_websites")
+                    for site in websites if isinstance(websites, list) else []:
+                        _add_source(site, found)
+        for citation in _metadata_lists(messages, "citations"):
+            # Legacy browsing: `{"start_ix": 10, "end_ix": 22, "metadata": {"url", "title"}}`.
+            _add_source(_dict(citation).get("metadata") or citation, found)
+        for group in _metadata_lists(messages, "search_result_groups"):
+            entries = _dict(group).get("entries")
+            for entry in entries if isinstance(entries, list) else []:
+                _add_source(entry, found)
         return list(found.values())
+
+
+def _joined_parts(parts: Any) -> str:
+    """The text of a message's parts (its string parts, joined)."""
+    if not isinstance(parts, list):
+        return ""
+    if len(parts) == 1 and isinstance(parts[0], str):
+        return parts[0]
+    return "".join(p for p in parts if isinstance(p, str))
+
+
+def _touches_metadata(p: str, o: str, value: Any) -> bool:
+    """Whether a delta line may change some message's metadata (references, search results)."""
+    if p.startswith("/message/metadata"):
+        return True
+    if p not in ("", "/message"):
+        return False
+    if o != "patch" or not isinstance(value, list):
+        return True
+    for sub in value:
+        sub_p = _dict(sub).get("p")
+        if not isinstance(sub_p, str) or sub_p in ("", "/message") or sub_p.startswith("/message/metadata"):
+            return True
+    return False
