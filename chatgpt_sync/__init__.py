@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # for type checkers only; at run time these load lazily from 
     from .providers.chatgpt import ChatGpt
     from .providers.chatgpt4o import Chatgpt4o
     from .providers.gptalk import GPTalk
+    from .providers.openai_chat import OpenaiChat
     from .providers.openai_template import OpenaiAPI, OpenaiTemplate
     from .providers.retry import AllProvidersFailedError, RetryProvider
 
@@ -53,10 +54,10 @@ __all__ = [  # sorted (str.casefold); tests/test_exports.py checks it against th
     "CertificateError", "ChatGpt", "Chatgpt4o", "ChatGPTSyncError", "ChoiceText", "Client", "ConflictError",
     "Conversation", "ConversationHistory", "ConversationSummary", "create_completion", "FinishReason",
     "GPTalk", "HistoryMessage", "ImageResponse", "InternalServerError", "InvalidRequestError", "LogProbs",
-    "MissingAuthError", "NotFoundError", "OpenaiAPI", "OpenAIError", "OpenaiTemplate", "PermissionDeniedError",
-    "RateLimitError", "Reasoning", "Refusal", "ResponseError", "ResponseMeta", "RetryProvider", "Sources",
-    "Stream", "Timeout", "TitleGeneration", "ToolCalls", "TurnstileRequiredError", "UnprocessableEntityError",
-    "Usage",
+    "MissingAuthError", "NotFoundError", "OpenaiAPI", "OpenaiChat", "OpenAIError", "OpenaiTemplate",
+    "PermissionDeniedError", "RateLimitError", "Reasoning", "Refusal", "ResponseError", "ResponseMeta",
+    "RetryProvider", "Sources", "Stream", "Timeout", "TitleGeneration", "ToolCalls", "TurnstileRequiredError",
+    "UnprocessableEntityError", "Usage",
 ]
 
 

@@ -15,13 +15,16 @@ def create_completion(model: str, messages: Any, stream: bool = False, *, provid
     """Call ``provider`` (a class, an instance, or a registry name such as "ChatGpt").
 
     Without one: ``OpenaiTemplate`` when ``base_url`` is given, ``OpenaiAPI`` when an API key is given
-    or ``OPENAI_API_KEY`` is set; otherwise the working providers that list ``model``, tried in turn
+    or ``OPENAI_API_KEY`` is set; otherwise the working providers that list ``model`` and need no
+    credentials, tried in turn
     through :class:`~chatgpt_sync.RetryProvider`. If none serves it, an error says how to choose.
     """
     if provider is None:
         provider = default_provider(kwargs)
     if provider is None:
-        candidates = providers_for(model) if isinstance(model, str) and model else []
+        # Only providers that need no credentials: an account (OpenaiChat) is used when named, never
+        # picked silently from a cached auth file.
+        candidates = providers_for(model, needs_auth=False) if isinstance(model, str) and model else []
         if not candidates:
             raise InvalidRequestError(
                 f"no provider chosen, and no working provider lists the model {model!r}: pass "

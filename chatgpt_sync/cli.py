@@ -27,6 +27,8 @@ configure a backend with one of:
   --base-url URL                 any OpenAI-compatible server, e.g. http://localhost:11434/v1 (Ollama)
   OPENAI_API_KEY=sk-...          the OpenAI API (and OPENAI_BASE_URL for a compatible service)
   --provider ChatGpt             the anonymous chatgpt.com web backend
+  --provider OpenaiChat          chatgpt.com with your account: --api-key TOKEN, --cookies FILE,
+                                 --har-file PATH, CHATGPT_ACCESS_TOKEN, or the auth cache file
 environment: CHATGPT_SYNC_PROVIDER, CHATGPT_SYNC_MODEL, CHATGPT_SYNC_BASE_URL, CHATGPT_SYNC_LOG=debug
   (--demo ignores CHATGPT_SYNC_PROVIDER and CHATGPT_SYNC_BASE_URL; it refuses --provider and --base-url)
 output: the answer on standard output; when the model declines, its refusal is printed there too,
@@ -49,7 +51,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="provider name (OpenaiTemplate, OpenaiAPI, ChatGpt); env CHATGPT_SYNC_PROVIDER")
         p.add_argument("--base-url", default=None,
                        help="root of an OpenAI-compatible API, including /v1; env CHATGPT_SYNC_BASE_URL")
-        p.add_argument("--api-key", default=None, help="API key (default: the provider's env var)")
+        p.add_argument("--api-key", default=None,
+                       help="API key, or OpenaiChat's access token (default: the provider's env var)")
+        p.add_argument("--cookies", default=None, metavar="FILE",
+                       help="OpenaiChat: a chatgpt.com cookie export (Netscape cookies.txt or JSON)")
+        p.add_argument("--har-file", default=None, metavar="PATH",
+                       help="OpenaiChat: a .har file (or a folder of them) recorded on chatgpt.com")
+        p.add_argument("--auth-file", default=None, metavar="FILE",
+                       help="OpenaiChat: the auth cache file (default under ~/.cache/chatgpt_sync)")
         p.add_argument("--timeout", type=float, default=None, help="seconds (connect, read and stream idle)")
         p.add_argument("--demo", action="store_true", help="answer from the built-in offline emulator")
 
@@ -79,6 +88,9 @@ def _backend(args: argparse.Namespace) -> Iterator[tuple[Any, dict[str, Any]]]:
         settings["timeout"] = args.timeout
     if args.api_key:
         settings["api_key"] = args.api_key
+    for option in ("cookies", "har_file", "auth_file"):  # OpenaiChat's credentials; others refuse them
+        if getattr(args, option, None):
+            settings[option] = getattr(args, option)
     if args.demo:
         from .testing.openai_api import OpenAIEmulator
         from .providers.openai_template import OpenaiTemplate

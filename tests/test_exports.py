@@ -53,7 +53,7 @@ def test_registry_names_load_and_carry_flags() -> None:
 
 
 def test_model_routing_and_the_default_rule() -> None:
-    served = providers.providers_for("auto")
+    served = providers.providers_for("auto", needs_auth=False)
     assert [c.__name__ for c in served] == ["ChatGpt"]
     assert all(c.working for c in providers.providers_for())
     assert not providers.providers_for("no-such-model")

@@ -24,6 +24,7 @@ PROVIDERS: dict[str, str] = {
     "OpenaiTemplate": "openai_template:OpenaiTemplate",
     "OpenaiAPI": "openai_template:OpenaiAPI",
     "ChatGpt": "chatgpt:ChatGpt",
+    "OpenaiChat": "openai_chat:OpenaiChat",
     "GPTalk": "gptalk:GPTalk",
     "Chatgpt4o": "chatgpt4o:Chatgpt4o",
     "RetryProvider": "retry:RetryProvider",
