@@ -164,3 +164,20 @@ def test_usage_errors_exit_2_before_sending_anything(argv, says, capsys) -> None
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err
     assert "sk-0123456789abcdef" not in err
+
+
+def test_openai_chat_from_the_command_line(tmp_path, capsys) -> None:
+    from chatgpt_sync import cli
+    from chatgpt_sync.testing.openai_chat import OpenaiChatEmulator
+    with OpenaiChatEmulator() as server:
+        auth_file = tmp_path / "auth.json"
+        argv = ["chat", "hello cli", "--provider", "OpenaiChat", "--base-url", server.base_url,
+                "--api-key", server.access_token(), "--auth-file", str(auth_file)]
+        assert cli.main(argv) == 0
+        out = capsys.readouterr()
+        assert "hello cli" in out.out and server.access_token() not in out.out + out.err
+        assert oct(auth_file.stat().st_mode & 0o777) == "0o600"
+        # the cached credentials serve the next run, with no token on the command line
+        assert cli.main(["chat", "again", "--provider", "OpenaiChat", "--base-url", server.base_url,
+                         "--auth-file", str(auth_file)]) == 0
+        assert "again" in capsys.readouterr().out
