@@ -6,7 +6,8 @@ from typing import Any, Mapping, Sequence
 
 from .errors import InvalidRequestError
 
-__all__ = ["validate_messages", "content_text", "last_user_text", "messages_as_dicts", "message_as_dict"]
+__all__ = ["validate_messages", "content_text", "last_user_text", "messages_as_dicts", "message_as_dict",
+           "single_prompt"]
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 PART_TYPES = frozenset({"text", "image_url", "input_audio", "file"})
@@ -107,6 +108,26 @@ def messages_as_dicts(messages: Any) -> Any:
     if isinstance(messages, (str, bytes)) or not isinstance(messages, Sequence):
         return messages
     return [message_as_dict(message) for message in messages]
+
+
+def single_prompt(messages: Sequence[Mapping[str, Any]], *, who: str) -> str:
+    """The conversation as one text prompt, for services that take no message list: a lone message
+    as it is, otherwise ``Role: text`` lines (empty ones left out) ending in ``Assistant:``.
+
+    Raises InvalidRequestError, naming ``who``, for non-text parts or when there is no text at all.
+    """
+    texts = []
+    for i, message in enumerate(messages):
+        content = message.get("content")
+        if isinstance(content, list) and any(part.get("type") != "text" for part in content):
+            raise InvalidRequestError(f"messages[{i}] has non-text parts; {who} takes text only")
+        texts.append(content_text(content))
+    if not "".join(texts).strip():
+        raise InvalidRequestError(f"the messages carry no text; {who} needs a prompt")
+    if len(messages) == 1:
+        return texts[0]
+    lines = [f"{str(m['role']).capitalize()}: {text}" for m, text in zip(messages, texts) if text]
+    return "\n".join(lines) + "\nAssistant:"
 
 
 def content_text(content: Any) -> str:

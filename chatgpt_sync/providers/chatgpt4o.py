@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Generator, Mapping
 from urllib.parse import urlencode
 
 from .._core import is_challenge, blocked_error, looks_like_html, redirect_error
-from .._messages import content_text
+from .._messages import single_prompt
 from .._transport import Response
 from .._urls import join_url
 from ..errors import (
@@ -58,23 +58,8 @@ _WIDGET_ATTRIBUTES = ("data-nonce", "data-post-id", "data-bot-id", "data-url")
 
 
 def format_prompt(messages: list[dict[str, Any]]) -> str:
-    """The conversation as the plugin's one ``message``: a lone message as it is, otherwise
-    ``Role: text`` lines (empty ones skipped) ending in ``Assistant:`` (the seed's format)."""
-    texts = []
-    for i, message in enumerate(messages):
-        content = message.get("content")
-        if isinstance(content, list) and any(part.get("type") != "text" for part in content):
-            raise InvalidRequestError(f"messages[{i}] has non-text parts; the Chatgpt4o chat plugin takes text only")
-        texts.append(content_text(content))
-    if len(messages) == 1:
-        prompt = texts[0]
-    else:
-        lines = [f"{m['role'].capitalize()}: {text}" for m, text in zip(messages, texts) if text]
-        prompt = "\n".join(lines) + "\nAssistant:"
-    if not "".join(texts).strip():
-        # The plugin would answer "It appears that nothing was inputted."; say so before sending.
-        raise InvalidRequestError("the messages carry no text; Chatgpt4o needs a prompt")
-    return prompt
+    """The conversation as Chatgpt4o's one prompt (the service takes no message list). The plugin would answer "It appears that nothing was inputted." to an empty one: refused first."""
+    return single_prompt(messages, who="Chatgpt4o")
 
 
 @dataclass(frozen=True)

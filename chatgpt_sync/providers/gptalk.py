@@ -31,7 +31,7 @@ from typing import Any, Callable, ClassVar, Generator, Iterable, Iterator, Mappi
 from urllib.parse import quote
 
 from .._core import HTTPCore
-from .._messages import content_text
+from .._messages import single_prompt
 from .._redact import REDACTED
 from .._retry import call_with_retry
 from .._sse import event_batches
@@ -56,22 +56,8 @@ EXPIRY_MARGIN = 5.0
 
 
 def format_prompt(messages: list[dict[str, Any]]) -> str:
-    """The conversation as GPTalk's one prompt: a lone message as it is, otherwise ``Role: text``
-    lines ending in ``Assistant:`` (the service takes no message list)."""
-    texts = []
-    for i, message in enumerate(messages):
-        content = message.get("content")
-        if isinstance(content, list) and any(part.get("type") != "text" for part in content):
-            raise InvalidRequestError(f"messages[{i}] has non-text parts; GPTalk takes text only")
-        texts.append(content_text(content))
-    if len(messages) == 1:
-        prompt = texts[0]
-    else:
-        lines = [f"{m['role'].capitalize()}: {text}" for m, text in zip(messages, texts)]
-        prompt = "\n".join(lines) + "\nAssistant:"
-    if not "".join(texts).strip():
-        raise InvalidRequestError("the messages carry no text; GPTalk needs a prompt")
-    return prompt
+    """The conversation as GPTalk's one prompt (the service takes no message list)."""
+    return single_prompt(messages, who="GPTalk")
 
 
 class CumulativeText:

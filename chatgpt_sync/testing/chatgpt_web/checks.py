@@ -9,7 +9,9 @@ from __future__ import annotations
 import json
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
+
+from ..pow_verifier import ANSWER_PREFIX, GIVE_UP_PREFIX, decode_token_config, verify_answer_token
 
 __all__ = [
     "ANON_MODELS",
@@ -182,3 +184,51 @@ def parse_conversation_body(body: bytes) -> ConversationRequest:
         raise _field_error("supported_encodings", "must be a list of strings")
     return ConversationRequest(messages=messages, parent_message_id=str(parent), model=str(model),
                                conversation_id=conversation_id, wants_v1="v1" in encodings)
+
+
+class ChallengeGrant(Protocol):
+    """What a sentinel remembers about a chat-requirements token it issued (both web emulators)."""
+
+    seed: str
+    difficulty: str
+    pow_required: bool
+    turnstile_required: bool
+    arkose_required: bool
+
+
+class _Headers(Protocol):
+    def get(self, name: str) -> str | None: ...
+
+
+def check_challenge_headers(headers: _Headers, grant: ChallengeGrant, user_agent: str, *,
+                            turnstile_answer: str, arkose_answer: str) -> None:
+    """Verify the conversation request answered what the sentinel demanded: the proof of work
+    against the grant's own seed (and the same browser fingerprint), then turnstile and arkose."""
+    if grant.pow_required:
+        proof = headers.get("openai-sentinel-proof-token")
+        if not proof:
+            raise Rejection(403, "Missing openai-sentinel-proof-token header: the sentinel required "
+                                 f"proof of work (seed {grant.seed!r}, difficulty {grant.difficulty!r}).")
+        if proof.startswith(ANSWER_PREFIX + GIVE_UP_PREFIX):
+            raise Rejection(403, "openai-sentinel-proof-token is a give-up token: the proof of work "
+                                 "was not solved.")
+        if not verify_answer_token(proof, grant.seed, grant.difficulty):
+            raise Rejection(403, "openai-sentinel-proof-token does not solve the proof of work issued "
+                                 f"with this chat-requirements token (seed {grant.seed!r}, difficulty "
+                                 f"{grant.difficulty!r}).")
+        config = decode_token_config(proof)
+        if config is None or len(config) < 5 or config[4] != user_agent:
+            raise Rejection(403, "Inconsistent browser fingerprint: the proof token's user agent is "
+                                 "not the request's User-Agent.")
+    if grant.turnstile_required:
+        answer = headers.get("openai-sentinel-turnstile-token")
+        if not answer:
+            raise Rejection(403, "Missing openai-sentinel-turnstile-token header: the sentinel required "
+                                 "a turnstile challenge (turnstile.required was true).")
+        if answer != turnstile_answer:
+            raise Rejection(403, "openai-sentinel-turnstile-token was rejected: wrong or expired "
+                                 "turnstile answer.")
+    if grant.arkose_required and headers.get("openai-sentinel-arkose-token") != arkose_answer:
+        raise Rejection(403, "Missing or wrong openai-sentinel-arkose-token header: the sentinel "
+                             "required an arkose challenge (arkose.required was true).")
+

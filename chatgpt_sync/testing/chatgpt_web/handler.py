@@ -13,11 +13,10 @@ from http import HTTPStatus
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from .checks import Rejection, check_platform, parse_conversation_body, parse_cookies
+from .checks import Rejection, check_challenge_headers, check_platform, parse_conversation_body, parse_cookies
 from .stream import build_frames
 from .._server import EmulatorHandler
-from ..pow_verifier import ANSWER_PREFIX, GIVE_UP_PREFIX, decode_token_config, verify_answer_token, \
-    verify_requirements_token
+from ..pow_verifier import decode_token_config, verify_requirements_token
 
 from ._state import IssuedToken, WebState
 
@@ -182,35 +181,8 @@ class ChatGptWebHandler(EmulatorHandler):
 
     def _check_challenges(self, grant: IssuedToken, user_agent: str) -> None:
         """Verify the proof of work against the grant's own seed, then turnstile and arkose."""
-        if grant.pow_required:
-            proof = self.headers.get("openai-sentinel-proof-token")
-            if not proof:
-                raise Rejection(403, "Missing openai-sentinel-proof-token header: the sentinel required "
-                                     f"proof of work (seed {grant.seed!r}, difficulty {grant.difficulty!r}).")
-            if proof.startswith(ANSWER_PREFIX + GIVE_UP_PREFIX):
-                raise Rejection(403, "openai-sentinel-proof-token is a give-up token: the proof of work "
-                                     "was not solved.")
-            if not verify_answer_token(proof, grant.seed, grant.difficulty):
-                raise Rejection(403, "openai-sentinel-proof-token does not solve the proof of work issued "
-                                     f"with this chat-requirements token (seed {grant.seed!r}, difficulty "
-                                     f"{grant.difficulty!r}).")
-            config = decode_token_config(proof)
-            if config is None or len(config) < 5 or config[4] != user_agent:
-                raise Rejection(403, "Inconsistent browser fingerprint: the proof token's user agent is "
-                                     "not the request's User-Agent.")
-        if grant.turnstile_required:
-            answer = self.headers.get("openai-sentinel-turnstile-token")
-            if not answer:
-                raise Rejection(403, "Missing openai-sentinel-turnstile-token header: the sentinel required "
-                                     "a turnstile challenge (turnstile.required was true).")
-            if answer != self.web.faults.turnstile_answer:
-                raise Rejection(403, "openai-sentinel-turnstile-token was rejected: wrong or expired "
-                                     "turnstile answer.")
-        if grant.arkose_required:
-            arkose = self.headers.get("openai-sentinel-arkose-token")
-            if arkose != self.web.arkose_answer:
-                raise Rejection(403, "Missing or wrong openai-sentinel-arkose-token header: the sentinel "
-                                     "required an arkose challenge (arkose.required was true).")
+        check_challenge_headers(self.headers, grant, user_agent, turnstile_answer=self.web.faults.turnstile_answer,
+                                arkose_answer=self.web.arkose_answer)
 
     def _forced_status(self, status: int) -> None:
         try:

@@ -16,10 +16,9 @@ import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..chatgpt_web.checks import Rejection, check_platform, parse_cookies
+from ..chatgpt_web.checks import Rejection, check_challenge_headers, check_platform, parse_cookies
 from ..chatgpt_web.handler import CHALLENGE_HTML, UNUSUAL_ACTIVITY
-from ..pow_verifier import ANSWER_PREFIX, GIVE_UP_PREFIX, decode_token_config, verify_answer_token, \
-    verify_requirements_token
+from ..pow_verifier import decode_token_config, verify_requirements_token
 from ._state import Refusal, SentinelGrant
 from .auth import session_cookie_value
 from .body import parse_chat_body, parse_prepare_body
@@ -233,33 +232,8 @@ class OpenaiChatHandler(ResourceRoutes):
 
     def _check_challenges(self, grant: SentinelGrant, user_agent: str) -> None:
         """Verify the proof of work against the grant's own seed, then turnstile and arkose."""
-        if grant.pow_required:
-            proof = self.headers.get("openai-sentinel-proof-token")
-            if not proof:
-                raise Rejection(403, "Missing openai-sentinel-proof-token header: the sentinel required "
-                                     f"proof of work (seed {grant.seed!r}, difficulty {grant.difficulty!r}).")
-            if proof.startswith(ANSWER_PREFIX + GIVE_UP_PREFIX):
-                raise Rejection(403, "openai-sentinel-proof-token is a give-up token: the proof of work "
-                                     "was not solved.")
-            if not verify_answer_token(proof, grant.seed, grant.difficulty):
-                raise Rejection(403, "openai-sentinel-proof-token does not solve the proof of work issued "
-                                     f"with this chat-requirements token (seed {grant.seed!r}, difficulty "
-                                     f"{grant.difficulty!r}).")
-            config = decode_token_config(proof)
-            if config is None or len(config) < 5 or config[4] != user_agent:
-                raise Rejection(403, "Inconsistent browser fingerprint: the proof token's user agent is "
-                                     "not the request's User-Agent.")
-        if grant.turnstile_required:
-            answer = self.headers.get("openai-sentinel-turnstile-token")
-            if not answer:
-                raise Rejection(403, "Missing openai-sentinel-turnstile-token header: the sentinel required "
-                                     "a turnstile challenge (turnstile.required was true).")
-            if answer != self.state.faults.turnstile_answer:
-                raise Rejection(403, "openai-sentinel-turnstile-token was rejected: wrong or expired "
-                                     "turnstile answer.")
-        if grant.arkose_required and self.headers.get("openai-sentinel-arkose-token") != self.state.arkose_answer:
-            raise Rejection(403, "Missing or wrong openai-sentinel-arkose-token header: the sentinel "
-                                 "required an arkose challenge (arkose.required was true).")
+        check_challenge_headers(self.headers, grant, user_agent, turnstile_answer=self.state.faults.turnstile_answer,
+                                arkose_answer=self.state.arkose_answer)
 
     def _stream(self, frames: list[bytes]) -> None:
         """Write the frames as one chunked SSE response, applying the drop/stall faults."""
