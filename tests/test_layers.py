@@ -86,3 +86,24 @@ def test_emulator_handlers_do_not_import_their_emulator() -> None:
     for handler in PACKAGE.glob("testing/*/handler.py"):
         emulator = f"chatgpt_sync.testing.{handler.parent.name}.emulator"
         assert emulator not in imports_of(handler), handler
+
+
+def test_the_shared_web_modules_import_each_other_without_cycles() -> None:
+    # auth/cookies/har/jwt and stream/citations/images were split along their seams; a helper module
+    # importing its user back would make the split a tangle (deferred imports count too).
+    web = PACKAGE / "providers" / "_web"
+    prefix = "chatgpt_sync.providers._web."
+    graph = {path.stem: {n[len(prefix):] for n in imports_of(path) if n.startswith(prefix)}
+             for path in web.glob("*.py") if path.stem != "__init__"}
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        assert module not in path, "import cycle: " + " -> ".join((*path, module))
+        if module in done:
+            return
+        for imported in sorted(graph.get(module, ())):
+            visit(imported, (*path, module))
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, ())

@@ -1,34 +1,34 @@
-"""Credentials for ``OpenaiChat``: access tokens (JWTs), cookie exports, HAR recordings, the auth cache.
+"""Credentials for ``OpenaiChat``: choosing a source, the auth cache file, the cookies -> token exchange.
 
-Order (CONTRACT.md, first found wins): ``api_key=``, ``cookies=``, ``har_file=``, the
-``CHATGPT_ACCESS_TOKEN`` environment variable, then the auth cache file. Everything here is bad input
-checked before any network call (DESIGN rule 9), except :func:`exchange_session`, the one request
-(cookies -> token at ``/api/auth/session``). Nothing is kept in module state (rule 6); secrets never
-reach a log line or a message (rule 7).
+Order (CONTRACT.md, first found wins): ``api_key=``, ``cookies=`` (read by :mod:`.cookies`),
+``har_file=`` (read by :mod:`.har`), the ``CHATGPT_ACCESS_TOKEN`` environment variable, then the
+auth cache file. Everything here is bad input checked before any network call (DESIGN rule 9),
+except :func:`exchange_session`, the one request (cookies -> token at ``/api/auth/session``).
+Nothing is kept in module state (rule 6); secrets never reach a log line or a message (rule 7).
 
 Better than the public implementation (protocols.md §1.2.4): the JWT payload is decoded with the
-URL-safe alphabet, an expired token is refused up front, a HAR without sentinel headers is fine (and
-its stale sentinel headers are never reused), a token is never taken from a request to another host,
-and a corrupt cache file is left where it is instead of being deleted.
+URL-safe alphabet (:mod:`.jwt`), an expired token is refused up front, and a corrupt cache file is
+left where it is instead of being deleted.
+
+The names of :mod:`.jwt`, :mod:`.cookies` and :mod:`.har` that callers use are re-exported here.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import os
-import re
 import time
 from pathlib import Path
-from typing import Any, Iterable, Mapping
-from urllib.parse import urlsplit
+from typing import Any, Mapping
 
 from ..._core import HTTPCore, blocked_error, looks_like_html
 from ..._log import logger
 from ..._urls import join_url
 from ...errors import AuthenticationError, InvalidRequestError, MissingAuthError, ResponseError
 from ...types import AuthResult, Timeout, TimeoutLike
+from .cookies import load_cookies
+from .har import HOW_TO_RECORD_HAR, SESSION_PATH, read_har
+from .jwt import jwt_claims, jwt_expiry, token_expired
 from .session import DEFAULT_USER_AGENT, BrowserProfile
 
 __all__ = [
@@ -38,13 +38,8 @@ __all__ = [
 ]
 
 ENV_VAR = "CHATGPT_ACCESS_TOKEN"
-SESSION_PATH = "/api/auth/session"
 _AUTH_CLAIM = "https://api.openai.com/auth"
 _PROFILE_CLAIM = "https://api.openai.com/profile"
-_HOW_TO_RECORD_HAR = (
-    "record a new one: sign in at https://chatgpt.com, open the developer tools' Network tab, reload "
-    "the page so the /api/auth/session request is captured, then export the HAR with its content and "
-    "sensitive data (Chrome: 'Export HAR (with sensitive data)'; Firefox: 'Save All As HAR')")
 
 
 # ------------------------------------------------------------------------------------------- paths
@@ -59,39 +54,7 @@ def default_auth_file() -> Path:
     return root / "chatgpt_sync" / "auth_OpenaiChat.json"
 
 
-# -------------------------------------------------------------------------------------------- JWTs
-
-def jwt_claims(token: str) -> dict[str, Any]:
-    """The payload of a JWT, decoded with the URL-safe alphabet (RFC 7515; the public implementation
-    used the standard one and broke on ``-``/``_``), missing padding tolerated. ``{}`` when ``token``
-    is not a JWT."""
-    parts = token.split(".") if isinstance(token, str) else []
-    if len(parts) != 3 or not parts[1]:
-        return {}
-    payload = parts[1]
-    try:
-        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    except (ValueError, binascii.Error):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        return {}
-    return claims if isinstance(claims, dict) else {}
-
-
-def jwt_expiry(token: str) -> float | None:
-    """The ``exp`` claim (Unix seconds), or None when the token is not a JWT or has none."""
-    exp = jwt_claims(token).get("exp")
-    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
-        return None
-    return float(exp)
-
-
-def token_expired(token: str, *, now: float | None = None, leeway: float = 30.0) -> bool:
-    """True when the JWT's ``exp`` is less than ``leeway`` seconds away (or past). A token without a
-    readable expiry is not judged expired: the server decides."""
-    exp = jwt_expiry(token)
-    if exp is None:
-        return False
-    return (time.time() if now is None else now) + leeway >= exp
-
+# ------------------------------------------------------------------------ accounts and expiry
 
 def account_key(auth: AuthResult) -> str:
     """A stable id of the account a token belongs to (its user id, else ``sub``, else its email), so
@@ -130,267 +93,12 @@ def check_not_expired(auth: AuthResult, *, source: str) -> None:
         "env": f"set {ENV_VAR} to a new access token (signed in at https://chatgpt.com, open "
                "https://chatgpt.com/api/auth/session and copy accessToken)",
         "cookies": "export the cookies again from a browser signed in to https://chatgpt.com",
-        "har": _HOW_TO_RECORD_HAR,
+        "har": HOW_TO_RECORD_HAR,
         "auth_file": "pass fresh credentials (api_key=, cookies= or har_file=) or call "
                      "OpenaiChat(...).login(); the cache file is rewritten after the next successful call",
     }.get(source, "pass fresh credentials (api_key=, cookies= or har_file=) or call OpenaiChat(...).login()")
     raise MissingAuthError(f"the ChatGPT access token from {_SOURCE_NAMES.get(source, source)} expired at "
                            f"{_when(exp)}: {renew}")
-
-
-# ----------------------------------------------------------------------------------------- cookies
-
-def _host_matches(domain: str, host: str) -> bool:
-    domain = domain.strip().lstrip(".").lower()
-    return domain == host or domain.endswith("." + host)
-
-
-def _expired(value: Any, now: float) -> bool:
-    """A cookie expiry in Unix seconds; 0, -1 and non-numbers mean a session cookie."""
-    if isinstance(value, str):
-        try:
-            value = float(value)
-        except ValueError:
-            return False
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < now
-
-
-def _read_text(path: Path, what: str) -> str:
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise InvalidRequestError(f"{what} {str(path)!r} does not exist") from None
-    except OSError as exc:
-        raise InvalidRequestError(f"{what} {str(path)!r} cannot be read: {exc.strerror or exc}") from None
-    if raw.startswith(b"SQLite format 3"):
-        raise InvalidRequestError(f"{what} {str(path)!r} is a browser's cookie database, not an export: "
-                                  f"export the cookies as cookies.txt or JSON with a browser extension")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InvalidRequestError(f"{what} {str(path)!r} is not UTF-8 text") from None
-
-
-def _netscape_cookies(text: str, where: str, host: str, now: float) -> tuple[dict[str, str], set[str]]:
-    cookies: dict[str, str] = {}
-    domains: set[str] = set()
-    for number, line in enumerate(text.splitlines(), 1):
-        if line.startswith("#HttpOnly_"):  # curl and browser extensions mark HttpOnly cookies this way
-            line = line[len("#HttpOnly_"):]
-        elif line.startswith("#") or not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) == 6:  # an empty value whose trailing tab an editor stripped
-            fields.append("")
-        if len(fields) != 7:
-            fields = line.split()  # tabs turned into spaces by a copy and paste
-        if len(fields) != 7:
-            raise InvalidRequestError(f"cookies file {where!r}, line {number}: not a Netscape cookies.txt line "
-                                      f"(7 tab-separated fields expected, found {len(fields)})")
-        domain, _, _, _, expiry, name, value = fields
-        try:
-            expires = float(expiry or 0)
-        except ValueError:
-            raise InvalidRequestError(f"cookies file {where!r}, line {number}: the expiry field is not a "
-                                      f"number") from None
-        domains.add(domain.lstrip(".").lower())
-        if _host_matches(domain, host) and not 0 < expires < now:
-            cookies[name] = value.strip("\r")
-    return cookies, domains
-
-
-def _json_cookies(data: Any, where: str, host: str, now: float) -> tuple[dict[str, str], set[str]]:
-    if isinstance(data, dict) and isinstance(data.get("cookies"), list):
-        data = data["cookies"]  # {"cookies": [...]}: Playwright's storage state and some extensions
-    elif isinstance(data, dict):  # a flat name -> value object
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in data.items()):
-            raise InvalidRequestError(f"cookies file {where!r}: a JSON object must map cookie names to "
-                                      f"string values (or hold a \"cookies\" list)")
-        return dict(data), {host}
-    cookies: dict[str, str] = {}
-    domains: set[str] = set()
-    for index, item in enumerate(data):
-        if not (isinstance(item, dict) and isinstance(item.get("name"), str)
-                and isinstance(item.get("value", ""), str)):
-            raise InvalidRequestError(f"cookies file {where!r}: item {index} is not a cookie object with "
-                                      f"string \"name\" and \"value\"")
-        domain = item.get("domain") or item.get("host") or host
-        domain = domain if isinstance(domain, str) else host
-        domains.add(domain.lstrip(".").lower())
-        expiry = next((item[k] for k in ("expirationDate", "expires", "expiry") if k in item), None)
-        if _host_matches(domain, host) and not _expired(expiry, now):
-            cookies[item["name"]] = item.get("value", "")
-    return cookies, domains
-
-
-def load_cookies(source: Mapping[str, str] | str | os.PathLike[str], *,
-                 host: str = "chatgpt.com") -> dict[str, str]:
-    """Cookies for ``host`` (and its subdomains) from a dict (passed through), a Netscape
-    ``cookies.txt`` (``#HttpOnly_`` lines included, expired cookies skipped) or a JSON export (a list
-    of cookie objects, a ``{"cookies": [...]}`` wrapper, or a flat name-to-value object).
-
-    A file that cannot be read or parsed, or holds no cookie of ``host``, raises
-    InvalidRequestError naming the file and what was wrong, before any network call.
-    """
-    if isinstance(source, Mapping):
-        bad = [k for k, v in source.items() if not isinstance(k, str) or not isinstance(v, str)]
-        if bad:
-            raise InvalidRequestError(f"cookies=: the names and values must be strings ({bad[0]!r} is not)")
-        return dict(source)
-    if not isinstance(source, (str, os.PathLike)):
-        raise InvalidRequestError(f"cookies= must be a dict or the path of a cookie export, "
-                                  f"not {type(source).__name__}")
-    host = host.strip().lstrip(".").lower()
-    path = Path(source).expanduser()
-    where = str(path)
-    if isinstance(source, str) and "=" in source and not path.exists():
-        raise InvalidRequestError("cookies= takes a dict or the path of a cookie export; this string is "
-                                  "neither (to use a Cookie header, pass it as a dict of name -> value)")
-    text = _read_text(path, "cookies file")
-    now = time.time()
-    if text.lstrip().startswith(("[", "{")):  # JSON: a list of cookies or an object
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InvalidRequestError(f"cookies file {where!r} is not valid JSON: {exc}") from None
-        cookies, domains = _json_cookies(data, where, host, now)
-    else:
-        cookies, domains = _netscape_cookies(text, where, host, now)
-    if not cookies:
-        seen = f" (it has cookies of {', '.join(sorted(domains)[:5])})" if domains else ""
-        raise InvalidRequestError(f"cookies file {where!r} holds no unexpired cookie of {host}{seen}: export "
-                                  f"the cookies of {host} from a browser signed in there")
-    return cookies
-
-
-def _cookie_header(value: str) -> dict[str, str]:
-    pairs = (part.partition("=") for part in value.split(";"))
-    return {name.strip(): val.strip() for name, eq, val in pairs if eq and name.strip()}
-
-
-# --------------------------------------------------------------------------------------------- HAR
-
-def _items(value: Any) -> list[dict[str, Any]]:
-    """The dicts of a HAR list field (headers, cookies, entries), whatever junk surrounds them."""
-    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
-
-
-def _mapping(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
-def _session_token(content: Any) -> tuple[str | None, str]:
-    """(token, what the /api/auth/session response said) from a HAR response ``content``."""
-    content = _mapping(content)
-    text = _text(content.get("text"))
-    if not text:
-        return None, "its /api/auth/session response has no body saved"
-    if content.get("encoding") == "base64":
-        try:
-            text = base64.b64decode(text).decode("utf-8", "replace")
-        except (ValueError, binascii.Error):
-            return None, "its /api/auth/session response body is not valid base64"
-    try:
-        body = json.loads(text)
-    except ValueError:
-        match = re.search(r'"accessToken"\s*:\s*"([^"]+)"', text)
-        return (match.group(1), "") if match else (None, "its /api/auth/session response is not JSON")
-    token = body.get("accessToken") if isinstance(body, dict) else None
-    if isinstance(token, str) and token:
-        return token, ""
-    return None, "its /api/auth/session response says the browser was not signed in"
-
-
-def _har_auth(data: Any, host: str) -> tuple[AuthResult | None, str]:
-    """The credentials in one parsed HAR, or (None, what it lacked)."""
-    log = data.get("log") if isinstance(data, dict) else None
-    entries = _items(log.get("entries")) if isinstance(log, dict) else []
-    if not entries:
-        return None, "it has no entries (is it a HAR file?)"
-    tokens: list[str] = []
-    cookies: dict[str, str] = {}
-    user_agent: str | None = None
-    on_host = 0
-    lacks = ""
-    for entry in entries:
-        request, response = _mapping(entry.get("request")), _mapping(entry.get("response"))
-        url = urlsplit(_text(request.get("url")))
-        # A token sent to any other host (an upload URL, an analytics service) is not ours to take.
-        if not _host_matches(url.hostname or "", host):
-            continue
-        on_host += 1
-        for header in _items(request.get("headers")):
-            name, value = _text(header.get("name")).lower(), _text(header.get("value"))
-            if name == "authorization" and value[:7].lower() == "bearer ":
-                if value[7:].strip() not in ("", "undefined", "null"):
-                    tokens.append(value[7:].strip())
-            elif name == "cookie":
-                cookies.update(_cookie_header(value))
-            elif name == "user-agent" and value:
-                user_agent = value
-        for cookie in _items(request.get("cookies")) + _items(response.get("cookies")):
-            name = _text(cookie.get("name"))
-            if name:
-                cookies[name] = _text(cookie.get("value"))
-        if url.path.rstrip("/").endswith(SESSION_PATH):
-            token, lacks = _session_token(response.get("content"))
-            if token:
-                tokens.append(token)
-    if not on_host:
-        return None, f"none of its {len(entries)} requests went to {host}"
-    if not tokens:
-        return None, (lacks or f"none of its {on_host} requests to {host} carried an Authorization header "
-                      f"and it has no /api/auth/session response")
-    # The freshest token: the latest expiry, and among equals the last one recorded.
-    token = max(reversed(tokens), key=lambda t: jwt_expiry(t) or 0.0)
-    return AuthResult(token, cookies, user_agent, jwt_expiry(token)), ""
-
-
-def read_har(path: str | os.PathLike[str], *, host: str = "chatgpt.com") -> AuthResult:
-    """The access token, cookies and user agent recorded in a ``.har`` file, or in the newest HAR of
-    a folder that yields a token. Sentinel headers (proof tokens) are neither needed nor kept: they
-    are stale by the time the HAR is read.
-
-    A path that is missing or unreadable, or a lone file that is not JSON, raises
-    InvalidRequestError; a HAR without a token raises MissingAuthError saying what it lacked.
-    """
-    base = Path(path).expanduser()
-    folder = base.is_dir()
-    if folder:
-        files = [p for p in base.iterdir() if p.suffix.lower() == ".har" and p.is_file()]
-        if not files:
-            raise InvalidRequestError(f"har_file: the folder {str(base)!r} holds no .har file")
-        files.sort(key=lambda p: p.stat().st_mtime, reverse=True)
-    else:
-        files = [base]
-    problems: list[str] = []
-    unreadable = 0
-    for file in files:
-        try:
-            text = _read_text(file, "HAR file")
-            try:
-                data = json.loads(text)
-            except ValueError as exc:
-                raise InvalidRequestError(f"HAR file {str(file)!r} is not valid JSON: {exc}") from None
-        except InvalidRequestError as exc:
-            if not folder:
-                raise
-            problems.append(exc.message)  # in a folder, one bad file does not hide the others
-            unreadable += 1
-            continue
-        auth, lacks = _har_auth(data, host)
-        if auth is not None:
-            logger.debug("credentials read from the HAR file %s", file)
-            return auth
-        problems.append(f"{str(file)!r}: {lacks}")
-    if unreadable == len(files):
-        raise InvalidRequestError("har_file: no HAR could be read: " + "; ".join(problems))
-    raise MissingAuthError("no ChatGPT access token in the HAR: " + "; ".join(problems)
-                           + "; " + _HOW_TO_RECORD_HAR)
 
 
 # -------------------------------------------------------------------------------- auth cache file

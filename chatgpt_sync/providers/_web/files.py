@@ -28,7 +28,7 @@ from ..._urls import join_url
 from ...errors import InvalidRequestError, ResponseError
 from ...types import ImageResponse, Timeout
 from .session import WebSession
-from .stream import download_path, parse_pointer
+from .images import download_path, parse_pointer
 
 __all__ = ["MediaFile", "Uploaded", "read_media", "fetch_media", "image_size", "content_hash", "upload_file",
            "upload_media", "attach_uploads", "download_url", "resolve_image"]

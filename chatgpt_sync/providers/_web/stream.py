@@ -11,94 +11,43 @@ What the decoder yields, in stream order: ``ResponseMeta`` (once), answer text p
 ``ImageResponse`` (one per generated image, see below); at :meth:`WebStreamDecoder.finish`:
 ``Sources`` (once), exactly one ``FinishReason``, then ``Conversation``.
 
-Citations (§1.2.9): the private-use sequences ``U+E200 kind U+E202 field ... U+E201`` in the answer
-become Markdown: a citation is a numbered link ``[1](url)`` (a source keeps its number for the whole
-answer, and ``Sources`` lists the cited ones first, in number order, so ``[k]`` is ``sources[k-1]``);
-an entity becomes its display name; anything else is dropped. A sequence is held back only while it
-is open or its source has not arrived, for at most ``STALL_LIMIT`` characters; no character of
-U+E200..U+E2FF is ever yielded.
+Citations (§1.2.9) become numbered Markdown links and entities their name (:mod:`.citations`); a
+marker sequence is held back only while it is open or its source has not arrived, for at most
+``STALL_LIMIT`` characters; no character of U+E200..U+E2FF is ever yielded.
 
-Generated images are yielded as ``ImageResponse([pointer], alt, raw=<content part>)`` whose url is
-still the asset pointer (``file-service://file-...`` or ``sediment://file_...``), each pointer once.
-The provider turns a pointer into a download URL with :func:`download_path` (the backend answers
-``{"download_url": ...}``); :attr:`WebStreamDecoder.images` keeps every pointer yielded as an
-:class:`ImagePointer` (file id, alt, conversation and message ids). An async image task (gpt-image)
-leaves :attr:`WebStreamDecoder.image_gen_task_id` set and :attr:`WebStreamDecoder.awaiting_images`
-true at the end of the stream; its images come from the websocket's
-``update_content.message`` (:meth:`WebStreamDecoder.feed_message`) or from polling
-``GET /backend-api/conversation/{id}`` (:meth:`WebStreamDecoder.feed_conversation`), deduplicated
-against the stream's. A turn cut at the output limit finishes with ``FinishReason("length")`` and
-:attr:`WebStreamDecoder.continuable` (send ``action: "continue"`` with ``message_id`` as parent).
+Generated images are yielded as ``ImageResponse([pointer], alt, raw=<content part>)``, the url
+still the asset pointer (:mod:`.images`), each pointer once, and kept in
+:attr:`WebStreamDecoder.images`. An async image task (gpt-image) leaves
+:attr:`WebStreamDecoder.awaiting_images` true at the end of the stream; its images are fed in later
+from the websocket (:meth:`WebStreamDecoder.feed_message`) or from polling the conversation
+(:meth:`WebStreamDecoder.feed_conversation`), deduplicated against the stream's. A turn cut at the
+output limit finishes with ``FinishReason("length")`` and :attr:`WebStreamDecoder.continuable`
+(send ``action: "continue"`` with ``message_id`` as parent).
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import re
-from typing import Any, Dict, Iterable, List, NamedTuple, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 from ...errors import ResponseError
 from ...types import (Chunk, Conversation, FinishReason, ImageResponse, Reasoning, ResponseMeta, Sources,
                      TitleGeneration)
-from .patch import CLOSE, OPEN, SEP, STALL_LIMIT, TextTrack, apply_op, entity_label, is_op_list, render_plain
+from .citations import Citations, touches_metadata
+from .images import ImagePointer, download_path, new_images, parse_pointer, turn_messages
+from .patch import STALL_LIMIT, TextTrack, apply_op, is_op_list, render_plain
 
 __all__ = ["ImagePointer", "STALL_LIMIT", "WebStreamDecoder", "download_path", "parse_pointer"]
 
 _TEXT_PART = "/message/content/parts/0"
 _ANSWER_TYPES = ("text", "multimodal_text")
-_IMAGE_SCHEMES = ("file-service://", "sediment://")
 # finish_details.type → FinishReason.reason; "interrupted" means the turn did not finish.
 _REASONS: Dict[str, Optional[str]] = {
     "stop": "stop", "max_tokens": "length", "length": "length", "interrupted": None,
     "content_filter": "content_filter", "tool_calls": "tool_calls",
 }
 _DONE_STATUSES = ("finished_successfully", "finished_partial_completion")
-_SOURCE_LISTS = ("items", "fallback_items", "sources", "domains")
-_REF_ID = re.compile(r"turn\d+[a-z_]+\d+")
-
-
-def parse_pointer(url: Any) -> Optional[Tuple[str, str]]:
-    """``("file-service" | "sediment", file_id)`` of a generated image's asset pointer, else None."""
-    if not isinstance(url, str):
-        return None
-    for scheme in _IMAGE_SCHEMES:
-        if url.startswith(scheme) and len(url) > len(scheme):
-            file_id = url[len(scheme):]
-            if "/" not in file_id and "?" not in file_id and "#" not in file_id:
-                return scheme[:-3], file_id
-    return None
-
-
-def download_path(url: str, conversation_id: Optional[str]) -> Optional[str]:
-    """The backend path that answers ``{"download_url": ...}`` for an asset pointer (§1.2.10):
-    ``/backend-api/files/<id>/download`` for ``file-service://<id>``,
-    ``/backend-api/conversation/<conversation_id>/attachment/<id>/download`` for
-    ``sediment://<id>``. None for anything else (or a sediment pointer without a conversation)."""
-    parsed = parse_pointer(url)
-    if parsed is None:
-        return None
-    scheme, file_id = parsed
-    if scheme == "file-service":
-        return f"/backend-api/files/{file_id}/download"
-    if not conversation_id:
-        return None
-    return f"/backend-api/conversation/{conversation_id}/attachment/{file_id}/download"
-
-
-class ImagePointer(NamedTuple):
-    """A generated image as the stream names it, before it is resolved to a download URL."""
-
-    url: str                        # the asset pointer, e.g. "sediment://file_00000000abc"
-    file_id: str
-    alt: Optional[str]              # the prompt or the image's title
-    conversation_id: Optional[str]
-    message_id: Optional[str]       # the message whose content part holds the pointer
-    part: Dict[str, Any]            # that content part (width, height, size_bytes, metadata)
-
-    @property
-    def download_path(self) -> Optional[str]:
-        return download_path(self.url, self.conversation_id)
 
 
 def _dict(value: Any) -> Dict[str, Any]:
@@ -113,140 +62,6 @@ def _error_text(error: Any) -> str:
             if isinstance(error.get(key), str) and error[key]:
                 return str(error[key])
     return json.dumps(error, ensure_ascii=False, default=str)[:500]
-
-
-def _strip_utm(url: str) -> str:
-    """``url`` without its ``utm_*`` query parameters (kept verbatim otherwise)."""
-    base, hash_sign, fragment = url.partition("#")
-    path, question, query = base.partition("?")
-    if not question:
-        return url
-    kept = [kv for kv in query.split("&") if kv and not kv.lower().startswith("utm_")]
-    return path + ("?" + "&".join(kept) if kept else "") + hash_sign + fragment
-
-
-def _add_source(entry: Any, found: Dict[str, Dict[str, Any]]) -> None:
-    if not isinstance(entry, dict):
-        return
-    url = entry.get("url")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        return
-    url = _strip_utm(url)
-    title = entry.get("title") if isinstance(entry.get("title"), str) else ""
-    if url not in found:
-        found[url] = {"url": url, "title": title}
-    elif title and not found[url]["title"]:
-        found[url]["title"] = title
-
-
-def _ref_key(ref: Any) -> Optional[str]:
-    """``"turn0search3"`` for ``{"turn_index": 0, "ref_type": "search", "ref_index": 3}`` (or that string)."""
-    if isinstance(ref, str):
-        return ref if _REF_ID.fullmatch(ref) else None
-    if isinstance(ref, dict):
-        turn, kind, index = ref.get("turn_index"), ref.get("ref_type"), ref.get("ref_index")
-        if isinstance(turn, int) and isinstance(kind, str) and isinstance(index, int) \
-                and not isinstance(turn, bool) and not isinstance(index, bool):
-            return f"turn{turn}{kind}{index}"
-    return None
-
-
-def _page(entry: Any) -> Optional[Tuple[str, str]]:
-    """(url without utm parameters, title) of a source entry with an http(s) url."""
-    if not isinstance(entry, dict):
-        return None
-    url = entry.get("url")
-    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-        return None
-    title = entry.get("title")
-    return _strip_utm(url), title if isinstance(title, str) else ""
-
-
-def _md_url(url: str) -> str:
-    """``url`` safe inside a Markdown link target."""
-    return url.replace(" ", "%20").replace("(", "%28").replace(")", "%29")
-
-
-def _metadata_lists(messages: Iterable[Dict[str, Any]], key: str) -> Iterable[Any]:
-    """Every entry of ``metadata[key]`` (a list) over the non-user messages."""
-    for message in messages:
-        if _dict(message.get("author")).get("role") == "user":
-            continue
-        entries = _dict(message.get("metadata")).get(key)
-        if isinstance(entries, list):
-            yield from entries
-
-
-class _Citations:
-    """Where citation markers point (§1.2.9), rebuilt from the messages' metadata only after it changed,
-    and the numbers given to cited sources (first cited, first numbered)."""
-
-    def __init__(self) -> None:
-        self.dirty = True
-        self.by_text: Dict[str, List[Tuple[str, str]]] = {}   # a marker's exact text → its pages
-        self.by_ref: Dict[str, Tuple[str, str]] = {}          # "turn0search3" → page
-        self.numbers: Dict[str, int] = {}
-        self.cited: List[Dict[str, Any]] = []
-
-    def rebuild(self, messages: List[Dict[str, Any]]) -> None:
-        self.dirty = False
-        by_text: Dict[str, List[Tuple[str, str]]] = {}
-        by_ref: Dict[str, Tuple[str, str]] = {}
-        # Search results name their ref ids exactly; they win over content references.
-        for group in _metadata_lists(messages, "search_result_groups"):
-            entries = _dict(group).get("entries")
-            for entry in entries if isinstance(entries, list) else []:
-                page, key = _page(entry), _ref_key(_dict(entry).get("ref_id"))
-                if page is not None and key is not None:
-                    by_ref.setdefault(key, page)
-        for ref in _metadata_lists(messages, "content_references"):
-            ref = _dict(ref)
-            items = ref.get("items") or ref.get("fallback_items")
-            pages: List[Tuple[str, str]] = []
-            for item in items if isinstance(items, list) else []:
-                page = _page(item)
-                if page is None:
-                    continue
-                pages.append(page)
-                # An item's first ref is the page itself; the others are its supporting websites.
-                item_refs = _dict(item).get("refs")
-                key = _ref_key(item_refs[0]) if isinstance(item_refs, list) and item_refs else None
-                if key is not None:
-                    by_ref.setdefault(key, page)
-            if not pages:
-                page = _page(ref)
-                pages = [page] if page is not None else []
-            if not pages:
-                continue
-            matched = ref.get("matched_text")
-            if isinstance(matched, str) and matched.startswith(OPEN):
-                by_text.setdefault(matched, pages)
-            own = ref.get("refs")
-            keys = [k for k in (_ref_key(r) for r in own) if k] if isinstance(own, list) else []
-            for index, key in enumerate(keys):
-                if len(keys) == len(pages) or len(pages) == 1:
-                    by_ref.setdefault(key, pages[index if len(keys) == len(pages) else 0])
-        self.by_text, self.by_ref = by_text, by_ref
-
-    def links(self, marker: str, ids: List[str]) -> List[str]:
-        """``[k](url)`` for each page the marker cites (known so far), numbering new pages."""
-        pages = self.by_text.get(marker)
-        if pages is None:
-            pages = [page for page in (self.by_ref.get(i.strip()) for i in ids) if page is not None]
-        out: List[str] = []
-        seen: Set[str] = set()
-        for url, title in pages:
-            if url in seen:
-                continue
-            seen.add(url)
-            number = self.numbers.get(url)
-            if number is None:
-                number = self.numbers[url] = len(self.numbers) + 1
-                self.cited.append({"url": url, "title": title})
-            elif title and not self.cited[number - 1]["title"]:
-                self.cited[number - 1]["title"] = title
-            out.append(f"[{number}]({_md_url(url)})")
-        return out
 
 
 def _meta(message: Dict[str, Any], metadata: Dict[str, Any]) -> ResponseMeta:
@@ -294,7 +109,7 @@ class WebStreamDecoder:
         self._anonymous = 0
         self._any_reasoning = False
         self._task_images = False               # an image arrived since image_gen_task_id was set
-        self._citations = _Citations()
+        self._citations = Citations()
 
     @property
     def text(self) -> str:
@@ -369,22 +184,9 @@ class WebStreamDecoder:
         message, are fed to :meth:`feed_message` in order."""
         if not isinstance(conversation, dict) or not isinstance(conversation.get("mapping"), dict):
             return []
-        mapping: Dict[str, Any] = conversation["mapping"]
         self._take_conversation_id(conversation.get("conversation_id") or conversation.get("id"))
-        branch: List[Dict[str, Any]] = []
-        node_id = conversation.get("current_node")
-        seen: Set[Any] = set()
-        while isinstance(node_id, str) and node_id not in seen and isinstance(mapping.get(node_id), dict):
-            seen.add(node_id)
-            node = mapping[node_id]
-            message = _dict(node.get("message"))
-            if node_id == self._user_message_id or message.get("id") == self._user_message_id \
-                    or (self._user_message_id is None and _dict(message.get("author")).get("role") == "user"):
-                break
-            branch.append(message)
-            node_id = node.get("parent")
         out: List[Chunk] = []
-        for message in reversed(branch):
+        for message in turn_messages(conversation, self._user_message_id):
             out += self.feed_message(message)
         return out
 
@@ -446,7 +248,7 @@ class WebStreamDecoder:
         # A root op (snapshot or batch) leaves no path to continue: a bare `{"v": "..."}` after it
         # falls back to the usual shorthand, an append to the answer part.
         self._last_p, self._last_o = (p, o) if p else (None, None)
-        if _touches_metadata(p, o, value):
+        if touches_metadata(p, o, value):
             self._citations.dirty = True
         doc = apply_op(self._doc if isinstance(self._doc, dict) else {}, p, o, *(
             [value] if "v" in obj else []))
@@ -535,24 +337,8 @@ class WebStreamDecoder:
         return [Reasoning(piece)]
 
     def _render(self, body: str, final: bool) -> Optional[str]:
-        """An answer's marker sequence as Markdown: citations as numbered links to their sources,
-        entities as their name, anything else dropped. None: its sources have not arrived yet."""
-        fields = body.split(SEP)
-        kind = fields[0].strip()
-        if kind in ("entity", "product_entity"):
-            return entity_label(fields)
-        if kind == "cite":
-            title, ids = "", fields[1:]
-        elif kind == "navlist" and len(fields) > 1:  # navlist, title, "turn0news1,turn0news2"
-            title, ids = fields[1].strip(), [i for f in fields[2:] for i in f.split(",")]
-        else:
-            return ""
-        if self._citations.dirty:
-            self._citations.rebuild(list(self._messages.values()))
-        links = self._citations.links(OPEN + body + CLOSE, ids)
-        if not links and not final:
-            return None
-        return " ".join([title] + links if title else links)
+        # An answer's marker sequence: a citation, an entity (None while its sources are unknown).
+        return self._citations.render(body, final, self._messages.values())
 
     def _settle(self, key: str) -> List[Chunk]:
         """A message is over: emit what its marker buffers still hold, and its images."""
@@ -580,51 +366,14 @@ class WebStreamDecoder:
         return out
 
     def _image_parts(self, message: Dict[str, Any]) -> List[Chunk]:
-        # Generated images arrive as content parts holding an asset pointer, in the assistant's
-        # or (DALL·E, gpt-image) the image tool's message. User messages are skipped: an uploaded
-        # image echoed back is not a generated one. Emitted once the message is done, so the alt
-        # text (image_gen_title may arrive after the pointer) is known and previews are skipped.
-        if _dict(message.get("author")).get("role") not in ("assistant", "tool"):
-            return []
-        parts = _dict(message.get("content")).get("parts")
-        metadata = _dict(message.get("metadata"))
-        out: List[Chunk] = []
-        seen = {image.url for image in self.images}
-        for part in parts if isinstance(parts, list) else []:
-            pointer = _dict(part).get("asset_pointer")
-            parsed = parse_pointer(pointer)
-            if parsed is None or pointer in seen:
-                continue
-            assert isinstance(pointer, str)
-            seen.add(pointer)
-            alt = _dict(_dict(part.get("metadata")).get("dalle")).get("prompt") \
-                or metadata.get("image_gen_title") or metadata.get("async_task_title") or self._image_prompt()
-            alt = alt if isinstance(alt, str) and alt else None
-            message_id = message.get("id")
-            self.images.append(ImagePointer(pointer, parsed[1], alt, self.conversation_id,
-                                            message_id if isinstance(message_id, str) else None,
-                                            copy.deepcopy(part)))
-            if self.image_gen_task_id is not None:
-                self._task_images = True
-            out.append(ImageResponse([pointer], alt, raw=copy.deepcopy(part)))
-        return out
-
-    def _image_prompt(self) -> Optional[str]:
-        """The prompt the assistant sent to the image tool (``{"prompt": ...}``), the alt text of
-        last resort."""
-        for message in reversed(list(self._messages.values())):
-            content = _dict(message.get("content"))
-            if _dict(message.get("author")).get("role") != "assistant" or (message.get("recipient") or "all") == "all" \
-                    or not isinstance(content.get("text"), str):
-                continue
-            try:
-                args = json.loads(content["text"])
-            except (ValueError, RecursionError):
-                continue
-            prompt = _dict(args).get("prompt")
-            if isinstance(prompt, str) and prompt:
-                return prompt
-        return None
+        # Emitted once the message is done, so the alt text (image_gen_title may arrive after the
+        # pointer) is known and previews are skipped.
+        found = new_images(message, self._messages.values(), {image.url for image in self.images},
+                           self.conversation_id)
+        self.images += found
+        if found and self.image_gen_task_id is not None:
+            self._task_images = True
+        return [ImageResponse([image.url], image.alt, raw=copy.deepcopy(image.part)) for image in found]
 
     # ------------------------------------------------------------------------------------ finish
 
@@ -637,7 +386,7 @@ class WebStreamDecoder:
         out: List[Chunk] = []
         for key in list(self._messages):
             out += self._settle(key)
-        sources = self._sources()
+        sources = self._citations.sources(list(self._messages.values()))
         if sources:
             out.append(Sources(sources))
         reason, raw = self._finish_reason()
@@ -671,29 +420,6 @@ class WebStreamDecoder:
             return "stop", None
         return None, None
 
-    def _sources(self) -> List[Dict[str, Any]]:
-        """Cited sources first, in number order; then every other page the references and search
-        results name; each url (without utm parameters) once."""
-        found: Dict[str, Dict[str, Any]] = {entry["url"]: dict(entry) for entry in self._citations.cited}
-        messages = list(self._messages.values())
-        for ref in _metadata_lists(messages, "content_references"):
-            _add_source(ref, found)
-            for key in _SOURCE_LISTS:
-                items = _dict(ref).get(key)
-                for item in items if isinstance(items, list) else []:
-                    _add_source(item, found)
-                    websites = _dict(item).get("supporting_websites")
-                    for site in websites if isinstance(websites, list) else []:
-                        _add_source(site, found)
-        for citation in _metadata_lists(messages, "citations"):
-            # Legacy browsing: `{"start_ix": 10, "end_ix": 22, "metadata": {"url", "title"}}`.
-            _add_source(_dict(citation).get("metadata") or citation, found)
-        for group in _metadata_lists(messages, "search_result_groups"):
-            entries = _dict(group).get("entries")
-            for entry in entries if isinstance(entries, list) else []:
-                _add_source(entry, found)
-        return list(found.values())
-
 
 def _joined_parts(parts: Any) -> str:
     """The text of a message's parts (its string parts, joined)."""
@@ -702,18 +428,3 @@ def _joined_parts(parts: Any) -> str:
     if len(parts) == 1 and isinstance(parts[0], str):
         return parts[0]
     return "".join(p for p in parts if isinstance(p, str))
-
-
-def _touches_metadata(p: str, o: str, value: Any) -> bool:
-    """Whether a delta line may change some message's metadata (references, search results)."""
-    if p.startswith("/message/metadata"):
-        return True
-    if p not in ("", "/message"):
-        return False
-    if o != "patch" or not isinstance(value, list):
-        return True
-    for sub in value:
-        sub_p = _dict(sub).get("p")
-        if not isinstance(sub_p, str) or sub_p in ("", "/message") or sub_p.startswith("/message/metadata"):
-            return True
-    return False
