@@ -6,7 +6,8 @@
     print(answer.choices[0].message.content)
 
 The client builds one provider instance and reuses it, so connections are pooled across calls. It is
-as thread-safe as that provider instance (all providers may be shared between threads).
+as thread-safe as that provider instance (all providers may be shared between threads). A client
+pickles, and works after ``fork``, as its provider does (settings travel, connections do not).
 Errors are :mod:`chatgpt_sync.errors`, raised as the provider raises them.
 """
 
@@ -477,6 +478,7 @@ class Images:
 
 
 # openai.OpenAI's options that map onto provider settings, and those a Client view may override.
+_NAMESPACES = frozenset({"chat", "models", "images", "beta"})  # rebuilt by Client._wire
 _OPTION_NAMES = ("api_key", "base_url", "timeout", "max_retries", "default_headers", "organization", "project")
 
 
@@ -512,6 +514,15 @@ class Client:
         else:
             self.provider = found
             self._call_settings = settings
+        self._wire()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The provider (with its settings, credentials included, and without its connections) and
+        this client's per-call settings travel; the ``chat``/``models``... namespaces are rebuilt."""
+        return {k: v for k, v in self.__dict__.items() if k not in _NAMESPACES}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
         self._wire()
 
     def _wire(self) -> None:

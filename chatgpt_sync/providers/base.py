@@ -8,6 +8,12 @@ A keyword given per call overrides the instance's. Everything is checked eagerly
 
 Thread safety: an instance may be shared between threads. Its settings are read-only after
 construction; its transports (connection pools) are created under a lock and are thread-safe.
+
+Processes: an instance pickles (for ``multiprocessing``, ``ProcessPoolExecutor``, Dask) with its
+settings, credentials included, and without its connections, locks and other per-process state
+(:attr:`Provider.process_local`), which the copy makes afresh. After ``fork`` the child notices the
+new process id on its next call and builds its own connection pools; the parent's inherited ones are
+neither used nor closed in the child (see :func:`Provider._check_process`), so the parent keeps them.
 """
 
 from __future__ import annotations
@@ -41,6 +47,31 @@ COMMON_SETTINGS = frozenset({
 })
 MAX_CACHED_TRANSPORTS = 8
 
+#: What a forked child inherited from its parent and must never use or close (connection pools,
+#: web sessions): kept referenced so that not even garbage collection closes them, since closing
+#: some transports (a TLS session's close_notify) would end the parent's connection too.
+_INHERITED: list[Any] = []
+_FORK_LOCK = threading.Lock()
+
+
+def _new_fork_lock() -> None:
+    global _FORK_LOCK
+    _FORK_LOCK = threading.Lock()  # the inherited one may have been held by a thread that is gone
+
+
+if hasattr(os, "register_at_fork"):  # POSIX; without fork there is nothing to guard
+    os.register_at_fork(after_in_child=_new_fork_lock)
+
+
+def fork_lock() -> threading.Lock:
+    """The lock under which per-process state is replaced after a fork (one per process)."""
+    return _FORK_LOCK
+
+
+def inherit(*objects: Any) -> None:
+    """Keep objects that a forked child inherited (pools, sessions) alive and untouched."""
+    _INHERITED.extend(obj for obj in objects if obj)
+
 P = TypeVar("P", bound="Provider")
 R = TypeVar("R")
 
@@ -58,6 +89,8 @@ class CallSettings:
     transport: str = "requests"
     impersonate: str | None = None
     verify: bool | str = True
+    #: How retries wait. It travels with the settings when a provider is pickled, so a custom one
+    #: must be picklable too (a module-level function; ``time.sleep`` is) for process pools.
     sleep: Callable[[float], None] = time.sleep
 
     def __init__(self, base_url: str = "", proxy: str | None = None, timeout: Timeout = _FACTORY,
@@ -143,14 +176,42 @@ class Provider:
     extra_settings: ClassVar[frozenset[str]] = frozenset()
     #: Per-call request parameters accepted by create_completion.
     call_params: ClassVar[frozenset[str]] = frozenset()
+    #: Instance attributes that belong to one process (connections, locks, what holds them): left
+    #: out of a pickle and made afresh by :meth:`_new_process_state`, also in a forked child.
+    process_local: ClassVar[frozenset[str]] = frozenset({"_cores", "_lock", "_pid"})
 
     def __init__(self, **settings: Any) -> None:
         self._check_names(settings, self.setting_names(), "setting")
         self._settings: dict[str, Any] = dict(settings)
         self._base = self._resolve(settings)
+        self._ephemeral = False
+        self._new_process_state()
+
+    # ------------------------------------------------------------------ processes
+    def _new_process_state(self) -> None:
+        """Empty connection pools and a fresh lock for this process. Subclasses that cache anything
+        holding connections (or a lock) extend this and :attr:`process_local`."""
         self._cores: dict[tuple[Any, ...], HTTPCore] = {}
         self._lock = threading.Lock()
-        self._ephemeral = False
+        self._pid = os.getpid()  # last: a thread that sees this process's id sees the fresh state
+
+    def _check_process(self) -> None:
+        """In a forked child, forget the parent's pools (without closing them) and start afresh."""
+        if self._pid == os.getpid():
+            return
+        with fork_lock():
+            if self._pid == os.getpid():
+                return  # another thread of this child did it
+            inherit(*(self.__dict__.get(name) for name in self.process_local - {"_lock", "_pid"}))
+            self._new_process_state()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Settings (credentials included) and subclass state travel; connections and locks do not."""
+        return {k: v for k, v in self.__dict__.items() if k not in self.process_local}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._new_process_state()
 
     # ------------------------------------------------------------------ names and settings
     @classmethod
@@ -249,6 +310,7 @@ class Provider:
     # ------------------------------------------------------------------ connections
     def core(self, call: CallSettings) -> HTTPCore:
         """The HTTP core for these settings, reused across calls (one pool per transport/proxy)."""
+        self._check_process()
         key = (call.transport, call.proxy, call.verify, call.impersonate, call.sleep)
         core = self._cores.get(key)
         if core is None:
@@ -264,7 +326,9 @@ class Provider:
         return core
 
     def close(self) -> None:
-        """Close every connection this instance holds."""
+        """Close every connection this instance holds (in this process: a forked child never closes
+        the parent's)."""
+        self._check_process()
         with self._lock:
             cores, self._cores = list(self._cores.values()), {}
         for core in cores:

@@ -93,9 +93,12 @@ class ChatGpt(Provider):
     extra_settings = frozenset({"user_agent", "turnstile_token", "turnstile_solver", "pow_workers"})
     call_params = frozenset({"conversation", "turnstile_token", "turnstile_solver", "user_agent", "pow_workers"})
 
-    def __init__(self, **settings: Any) -> None:
-        super().__init__(**settings)
+    #: Web sessions hold the instance's connection pools: they stay in their process.
+    process_local = Provider.process_local | {"_sessions"}
+
+    def _new_process_state(self) -> None:
         self._sessions: dict[tuple[str, str, int], WebSession] = {}
+        super()._new_process_state()
 
     # ------------------------------------------------------------------ the call
     def _start(self, model: str, messages: list[dict[str, Any]], stream: bool, call: CallSettings,
@@ -157,7 +160,7 @@ class ChatGpt(Provider):
         return self._run(json.dumps(body).encode(), call, options, stream)
 
     def _session(self, call: CallSettings, user_agent: str) -> WebSession:
-        key = (call.base_url, user_agent, id(self.core(call)))
+        key = (call.base_url, user_agent, id(self.core(call)))  # core() first: it drops a parent's sessions
         session = self._sessions.get(key)
         if session is None:
             session = init_session(user_agent, core=self.core(call), base_url=call.base_url,

@@ -23,6 +23,7 @@ threads sharing an instance load the page once and re-load it once when its nonc
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
 import threading
@@ -40,7 +41,7 @@ from ..errors import (
     BadRequestError, BlockedError, InvalidRequestError, PermissionDeniedError, ResponseError, status_error_class,
 )
 from ..types import Chunk, FinishReason
-from .base import CallSettings, Provider
+from .base import CallSettings, Provider, fork_lock
 
 __all__ = ["Chatgpt4o", "PageValues", "format_prompt", "scrape_page"]
 
@@ -150,7 +151,8 @@ class _Site:
 
 
 class _Sites:
-    """The instance's sites by ``base_url``. Learned state stays in this process when pickled."""
+    """The instance's sites by ``base_url``. Learned state (page values, the site's cookies) stays
+    in this process: a pickled copy, and a forked child, start without it (and with fresh locks)."""
 
     def __init__(self) -> None:
         self._reset()
@@ -158,8 +160,13 @@ class _Sites:
     def _reset(self) -> None:
         self._lock = threading.Lock()
         self._sites: dict[str, _Site] = {}
+        self._pid = os.getpid()
 
     def get(self, base_url: str, cookies: Mapping[str, str]) -> _Site:
+        if self._pid != os.getpid():  # forked: a parent's thread may have held these locks
+            with fork_lock():
+                if self._pid != os.getpid():
+                    self._reset()
         with self._lock:
             site = self._sites.get(base_url)
             if site is None:

@@ -17,6 +17,9 @@ Thread safety: the login token and its use count live on the instance, per ``bas
 lock that is also held while logging in, so threads sharing an instance never use a token more than
 five times and never log in twice for one expiry. A class call (``GPTalk.create_completion``) uses a
 throwaway instance and so logs in every time; keep an instance to reuse its token.
+
+Processes: a pickled instance (or a forked child) keeps the settings and the fingerprint but not
+the login tokens, whose five uses the server counts: each process logs in for itself.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from .._transport import Response
 from .._urls import join_url
 from ..errors import AuthenticationError, ChatGPTSyncError, InvalidRequestError, ResponseError
 from ..types import Chunk, FinishReason
-from .base import CallSettings, Provider
+from .base import CallSettings, Provider, fork_lock
 
 __all__ = ["GPTalk", "CumulativeText", "format_prompt"]
 
@@ -119,7 +122,9 @@ class _TokenGuard:
     def lease(self, key: str, login: Callable[[], _Token]) -> _Token:
         """A token with a use left, counted as used; logs in (once, under the lock) when needed."""
         if self._pid != os.getpid():
-            self._reset()
+            with fork_lock():  # once, even when several of the child's threads get here together
+                if self._pid != os.getpid():
+                    self._reset()
         with self._lock:
             token = self._tokens.get(key)
             if (token is None or token.uses >= self.max_uses

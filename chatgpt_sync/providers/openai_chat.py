@@ -15,6 +15,10 @@ to download URLs; an async image task is awaited by polling the stored conversat
 
 Thread safety: an instance may be shared between threads. Credentials, cookies and the upload cache
 live on the instance (never on the class) behind a lock; each call works on its own session copy.
+
+Processes: a pickled instance carries its settings and the credentials learned so far (a renewed
+token, cookies) and the upload cache; never connections or locks. A forked child keeps the same and
+opens its own connections.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from ._web.files import MediaFile, Uploaded, attach_uploads, read_media, resolve
 from ._web.flow import TurnOptions, gather, run_conversation
 from ._web.session import DEFAULT_USER_AGENT, BrowserProfile
 from ._web.stream import WebStreamDecoder
-from .base import CallSettings, Provider
+from .base import CallSettings, Provider, fork_lock
 
 __all__ = ["OpenaiChat"]
 
@@ -51,7 +55,9 @@ TEXT_MODELS = ["auto", "gpt-5-2", "gpt-5-1", "gpt-5", "gpt-4", "gpt-4-1", "gpt-4
 
 
 class _Account:
-    """One set of credentials and what was learned with them: the token, cookies, the page's build."""
+    """One set of credentials and what was learned with them: the token, cookies, the page's build.
+
+    Pickles without its lock (the copy gets a fresh one): credentials travel, locks do not."""
 
     def __init__(self, source: CredentialSource) -> None:
         self.source = source
@@ -65,28 +71,50 @@ class _Account:
     def __repr__(self) -> str:
         return f"<account from {self.source.kind}, cookies [{', '.join(sorted(self.cookies))}]>"
 
+    def __getstate__(self) -> dict[str, Any]:
+        with self.lock:  # a consistent token and cookies, not one half-way through a renewal
+            return {k: (dict(v) if k == "cookies" else set(v) if k == "warmed" else v)
+                    for k, v in self.__dict__.items() if k != "lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.lock = threading.Lock()
+
 
 class _State:
-    """The instance's accounts and upload cache; a lock guards them. Not carried by pickle or fork."""
+    """The instance's accounts and upload cache; a lock guards them.
+
+    Pickled, the accounts (their credentials, as renewed so far) and the upload cache (file ids the
+    server holds) travel, the locks do not. A forked child keeps them too, with fresh locks: a lock
+    held by a parent's thread at the fork would never be released in the child. Connections are the
+    provider's (``Provider.core``) and never travel."""
 
     def __init__(self) -> None:
         self._reset()
 
-    def _reset(self) -> None:
+    def _reset(self, accounts: dict[str, _Account] | None = None,
+               uploads: dict[tuple[str, str], Uploaded] | None = None) -> None:
         self.lock = threading.Lock()
-        self.accounts: dict[str, _Account] = {}
-        self.uploads: dict[tuple[str, str], Uploaded] = {}
+        self.accounts: dict[str, _Account] = accounts or {}
+        self.uploads: dict[tuple[str, str], Uploaded] = uploads or {}
         self.pid = os.getpid()
 
     def check_fork(self) -> None:
-        if self.pid != os.getpid():
-            self._reset()
+        if self.pid == os.getpid():
+            return
+        with fork_lock():
+            if self.pid != os.getpid():
+                for account in self.accounts.values():
+                    account.lock = threading.Lock()
+                self._reset(self.accounts, self.uploads)
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"pickled": True}
+        self.check_fork()
+        with self.lock:
+            return {"accounts": dict(self.accounts), "uploads": dict(self.uploads)}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self._reset()
+        self._reset(state.get("accounts"), state.get("uploads"))
 
 
 class OpenaiChat(Provider):

@@ -39,6 +39,10 @@ member is tried. Per-call keywords go to every member and override its own setti
 
 Thread safety: an instance may be shared between threads. Its configuration is read-only after
 construction, each call keeps its state on its own stream, and the shuffling RNG is used under a lock.
+
+Processes: a RetryProvider pickles with its members (each with its own settings, credentials
+included, and none of its connections), their order, ``models=`` and the RNG's state. Members
+shared by several RetryProviders (or a Client) pickled together stay shared in the copy.
 """
 
 from __future__ import annotations
@@ -293,6 +297,7 @@ class RetryProvider(Provider):
         self.settings_for_call({k: v for k, v in kwargs.items() if k in COMMON_SETTINGS})  # values only
         eligible, skipped = self._eligible(kwargs)
         if self.shuffle:
+            self._check_process()  # a forked child replaces the lock a parent's thread may have held
             with self._lock:  # Random is not documented as thread-safe
                 self._random.shuffle(eligible)
         outcome = _Outcome(errors=skipped)
