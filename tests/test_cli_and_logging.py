@@ -6,12 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
 from chatgpt_sync.cli import main
 
-from conftest import API_KEY
+from conftest import API_KEY, wait_until
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -181,3 +182,135 @@ def test_openai_chat_from_the_command_line(tmp_path, capsys) -> None:
         assert cli.main(["chat", "again", "--provider", "OpenaiChat", "--base-url", server.base_url,
                          "--auth-file", str(auth_file)]) == 0
         assert "again" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------ --json, standard input, the terminal
+
+def test_json_prints_one_object_per_piece_streamed_or_not() -> None:
+    from chatgpt_sync.cli import _DEMO_REPLY
+    for mode in ([], ["--no-stream"]):
+        result = run("chat", "Say hello", "--demo", "--json", *mode)
+        assert result.returncode == 0, result.stderr
+        rows = [json.loads(line) for line in result.stdout.splitlines()]
+        assert "".join(r["text"] for r in rows if r["type"] == "text") == _DEMO_REPLY
+        assert [r for r in rows if r["type"] == "FinishReason"] == [{"type": "FinishReason", "reason": "stop",
+                                                                       "index": 0}]
+        assert all("raw" not in r and "headers" not in r for r in rows)
+        assert {"ResponseMeta", "Usage"} <= {r["type"] for r in rows}
+
+
+def test_json_shows_a_refusal_as_an_object(openai_server, capsys) -> None:
+    assert main(["chat", "please REFUSE this", "--json", "--base-url", openai_server.base_url,
+                 "--api-key", API_KEY, "--model", "gpt-4o-mini"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert "".join(r["text"] for r in rows if r["type"] == "Refusal") == "I can't help with that."
+
+
+def test_without_a_prompt_a_piped_standard_input_is_the_prompt(openai_server) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHATGPT_SYNC_"))}
+    argv = [sys.executable, "-m", "chatgpt_sync", "chat", "--base-url", openai_server.base_url,
+            "--api-key", API_KEY, "--model", "gpt-4o-mini"]
+    result = subprocess.run(argv, input="from a pipe", capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Echo: from a pipe\n"
+    empty = subprocess.run(argv, input=" \n", capture_output=True, text=True, env=env, timeout=60)
+    assert empty.returncode == 2 and "prompt is empty" in empty.stderr
+
+
+def pexpect_eof() -> Any:
+    import pexpect
+    return pexpect.EOF
+
+
+def _spawn(*args: str) -> Any:
+    pexpect = pytest.importorskip("pexpect")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHATGPT_SYNC_"))}
+    return pexpect.spawn(sys.executable, ["-m", "chatgpt_sync", "chat", *args], env=env, encoding="utf-8",
+                         timeout=10, dimensions=(24, 200))
+
+
+def test_interactive_session_keeps_the_history_and_survives_ctrl_c() -> None:
+    from chatgpt_sync.testing.openai_api import OpenAIEmulator
+    with OpenAIEmulator() as server:
+        child = _spawn("--base-url", server.base_url, "--model", "gpt-4o-mini")
+        try:
+            child.expect_exact("> ")
+            child.sendline("first question")
+            child.expect_exact("Echo: first question")
+            child.expect_exact("> ")
+            child.sendline("second question")
+            child.expect_exact("Echo: second question")
+            child.expect_exact("> ")
+            assert [m["content"] for m in server.requests[-1].json()["messages"]] == [
+                "first question", "Echo: first question", "second question"]
+
+            server.stream_tokens = 100_000  # an answer long enough to interrupt
+            child.sendline("a long one")
+            child.expect_exact(" tok100")
+            child.sendintr()  # Ctrl-C mid-answer: that answer stops, the session goes on
+            child.expect_exact("\n> ")
+            server.stream_tokens = None
+            child.sendline("third")
+            child.expect_exact("Echo: third")
+            child.expect_exact("> ")
+            # the interrupted turn is left out of the history
+            assert [m["content"] for m in server.requests[-1].json()["messages"]] == [
+                "first question", "Echo: first question", "second question", "Echo: second question", "third"]
+            assert wait_until(lambda: server.connections_open <= 1)  # the interrupted one was released
+
+            child.sendline("/exit")
+            child.expect(pexpect_eof())
+        finally:
+            child.close(force=True)
+        assert child.exitstatus == 0
+        assert "Traceback" not in (child.before or "")
+
+
+def test_interactive_session_ctrl_d_leaves_with_0_and_ctrl_c_at_the_prompt_with_130() -> None:
+    child = _spawn("--demo")
+    try:
+        child.expect_exact("> ")
+        child.sendline("")  # an empty line is ignored: just the prompt again
+        child.expect_exact("> ")
+        child.sendline("hello")
+        child.expect_exact("built-in emulator")
+        child.expect_exact("> ")
+        child.sendeof()
+        child.expect(pexpect_eof())
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 0
+
+    child = _spawn("--demo", "--json")
+    try:
+        child.expect_exact("> ")
+        child.sendline("hello")
+        child.expect_exact('{"type": "FinishReason", "reason": "stop", "index": 0}')
+        child.expect_exact("> ")
+        child.sendintr()
+        child.expect(pexpect_eof())
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 130
+
+
+def test_interactive_session_continues_a_web_conversation(tmp_path) -> None:
+    from chatgpt_sync.testing.openai_chat import OpenaiChatEmulator
+    with OpenaiChatEmulator() as server:
+        child = _spawn("--provider", "OpenaiChat", "--base-url", server.base_url, "--api-key",
+                       server.access_token(), "--auth-file", str(tmp_path / "auth.json"))
+        try:
+            child.expect_exact("> ")
+            child.sendline("one")
+            child.expect_exact("> ")
+            child.sendline("two")
+            child.expect_exact("Turn 2")  # the server saw the same conversation continue
+            child.expect_exact("> ")
+            child.sendline("/quit")
+            child.expect(pexpect_eof())
+        finally:
+            child.close(force=True)
+        assert child.exitstatus == 0
+    first, second = [r.json() for r in server.requests if r.path.endswith("/conversation")]
+    assert first.get("conversation_id") is None and second["conversation_id"]
+    assert [m["content"]["parts"] for m in second["messages"]] == [["two"]]  # only the new turn is sent
