@@ -8,11 +8,14 @@ import hashlib
 import json
 import multiprocessing
 import random
+import threading
 import time
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from chatgpt_sync.errors import InvalidRequestError, ProofOfWorkError
 from chatgpt_sync.providers._web import pow as _pow
@@ -119,42 +122,243 @@ def test_fast_payload_equals_naive(config: list[Any]) -> None:
         assert plan.payload(i) == naive_payload(config, i), i
 
 
+# The search has three ways to encode attempts: the config's cached first attempts (below
+# SMALL_LIMIT), blocks encoded by one base64 call, and the low-digit tables (once the search
+# has gone on, see TABLE_AFTER). Each search test runs in each of them.
+MODES = ["cached", "blocks", "tables"]
+
+
+def forget() -> None:
+    """Empty the solver's caches: the next solve is the first of a process."""
+    for cache in (_pow._PIECES, _pow._COUNTERS, _pow._B_PARTS, _pow._TARGETS):
+        cache.clear()
+
+
+def make_plan(seed: str, difficulty: str, config: list[Any], mode: str,
+              monkeypatch: pytest.MonkeyPatch) -> _pow._Plan:
+    forget()
+    if mode != "cached":
+        monkeypatch.setattr(_pow, "SMALL_LIMIT", 0)
+    return _pow._Plan(seed, difficulty, config)
+
+
+def search(plan: _pow._Plan, lo: int, hi: int, mode: str) -> int | None:
+    # Set the attempt count so the plan stays in its mode (tables wait for it).
+    plan.done = 10**9 if mode == "tables" else min(plan.done, _pow.TABLE_AFTER * 100 - 1)
+    return plan.search(lo, hi)
+
+
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("config", configs()[:8])
-def test_search_matches_naive_search(config: list[Any]) -> None:
+def test_search_matches_naive_search(config: list[Any], mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # The search hashes its own pieces: check it stops where a naive loop would, across a
     # digit-count boundary (99 -> 100 for i, 199 -> 200 for i >> 1 at i = 200).
-    plan = _pow._Plan("s", "1", config)
+    plan = make_plan("s", "1", config, mode, monkeypatch)
     for lo in (0, 95, 190, 995, 1_990):
         naive = next(i for i in range(lo, lo + 5_000)
                      if digest("s", naive_payload(config, i)).hex()[:1] < "1")
-        assert plan.search(lo, lo + 5_000) == naive
+        assert search(plan, lo, lo + 5_000, mode) == naive
+        assert plan.payload(naive) == naive_payload(config, naive)
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("pad", ["", "x", "xx"])
-def test_search_every_start_and_stop(pad: str) -> None:
+def test_search_every_start_and_stop(pad: str, mode: str, monkeypatch: pytest.MonkeyPatch) -> None:
     # Difficulty "8" passes half the digests: check every lo (odd and even, across the edges of
     # the low-digit blocks and of the digit-count runs) and a one-attempt window [lo, lo + 1).
     # The three pads give the three base64 alignments of i, so every table size is used.
     config = list(VECTOR_CONFIG)
     config[1] += pad
-    plan = _pow._Plan("e", "8", config)
+    plan = make_plan("e", "8", config, mode, monkeypatch)
     for first in (0, 995, 123_450, 199_990, 999_995, 2 * 10**6 - 6):
         window = range(first, first + 14)
         hits = [i for i in window if digest("e", naive_payload(config, i)).hex()[0] < "8"]
         for lo in window:
-            assert plan.search(lo, first + 14) == next((i for i in hits if i >= lo), None)
-            assert plan.search(lo, lo + 1) == (lo if lo in hits else None)
+            assert search(plan, lo, first + 14, mode) == next((i for i in hits if i >= lo), None)
+            assert search(plan, lo, lo + 1, mode) == (lo if lo in hits else None)
+
+
+@pytest.mark.parametrize("config", configs()[:4] + configs()[-2:])
+def test_long_search_matches_naive_search(config: list[Any]) -> None:
+    # A search that goes on: through the cached first attempts, growing blocks, then tables.
+    forget()
+    seed = "long"
+    accept = [digest(seed, naive_payload(config, i)).hex()[:3] < "004" for i in range(6_000)]
+    plan = _pow._Plan(seed, "004", config)
+    lo = 0
+    while lo < len(accept):
+        found = plan.search(lo, len(accept))
+        assert found == next((i for i in range(lo, len(accept)) if accept[i]), None)
+        if found is None:
+            break
+        assert plan.payload(found) == naive_payload(config, found)
+        lo = found + 1
+    # i reached 4 digits and made enough attempts for a table, where its alignment has one.
+    m = (len(plan.a_rem) + 4 - 1) % 3 + 1
+    assert m == 1 or len(plan._tables[(4, 4)][1]) == 10 ** m
+    assert plan.done >= _pow.TABLE_AFTER * 1_000
 
 
 def test_every_low_digit_table_size_is_exercised() -> None:
-    # The windows above (6- and 7-digit i) must hit every table size the search can pick.
+    # The windows above (6- and 7-digit i) must hit every table size the search can pick, and
+    # the alignment without a table (m = 1: blocks).
     sizes = set()
     for pad in ("", "x", "xx"):
         config = list(VECTOR_CONFIG)
         config[1] += pad
         plan = _pow._Plan("e", "8", config)
-        sizes |= {plan._low_digits(len_i, len_i - 1)[0] for len_i in (6, 7)}
-    assert sizes == {2, 3, 4}
+        sizes |= {(m, len(table)) for len_i in (6, 7) for m, table in [plan._low_digits(len_i, len_i - 1)]}
+    assert sizes == {(1, 0), (2, 100), (3, 1000)}
+
+
+# -- the first valid attempt, whatever is cached ------------------------------------------------
+
+CONFIGS = configs()
+
+
+def first_valid(seed: str, difficulty: str, config: list[Any]) -> int:
+    """The naive reference: the first i whose digest's hex prefix is below the difficulty."""
+    return next(i for i in range(1_000_000)
+                if digest(seed, naive_payload(config, i)).hex()[:len(difficulty)] < difficulty.lower())
+
+
+@st.composite
+def easy_difficulties(draw: st.DrawFn) -> str:
+    # Up to ~200 expected attempts, so the naive reference stays quick.
+    length = draw(st.integers(1, 4))
+    value = draw(st.integers(max(1, 16 ** length // 200), 16 ** length - 1))
+    text = format(value, f"0{length}x")
+    return text.upper() if draw(st.booleans()) else text
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.text(max_size=24), difficulty=easy_difficulties(),
+       config=st.sampled_from(CONFIGS), cached=st.booleans())
+def test_token_is_the_first_valid_attempt(seed: str, difficulty: str, config: list[Any], cached: bool) -> None:
+    if not cached:
+        forget()
+    token = get_answer_token(seed, difficulty, config)
+    assert token == "gAAAAAB" + naive_payload(config, first_valid(seed, difficulty, config))
+    assert verify_answer_token(token, seed, difficulty)
+
+
+@pytest.mark.parametrize("difficulty", ["06bf7d", "073682"])
+def test_service_difficulties_first_valid_attempt(difficulty: str) -> None:
+    # The difficulties captured from the service (25-40 attempts), over a session's pattern:
+    # a fresh config, its requirements token, then answers for several seeds.
+    rng = random.Random(difficulty)
+    for n in range(12):
+        config = get_config(UA)
+        get_requirements_token(config)
+        seed = str(rng.random())
+        token = get_answer_token(seed, difficulty, config)
+        assert token == "gAAAAAB" + naive_payload(config, first_valid(seed, difficulty, config))
+        assert verify_answer_token(token, seed, difficulty)
+
+
+@pytest.mark.parametrize("value", [1, True, 1.0, 0.0, -0.0, 10**20, "1", None])
+def test_cached_config_tells_equal_values_of_other_types_apart(value: Any) -> None:
+    # 1 == True == 1.0 and 0.0 == -0.0, but each encodes differently: every one of them, solved
+    # after the others (so with their pieces cached), must give its own payload.
+    for other in [1, True, 1.0, 0.0, -0.0, 10**20, "1", None, value]:
+        config = list(VECTOR_CONFIG)
+        config[0] = other
+        token = get_answer_token("types", "3", config)
+        assert token == "gAAAAAB" + naive_payload(config, first_valid("types", "3", config))
+    decoded = decode_token_config(token)
+    assert decoded is not None and type(decoded[0]) is type(value) and repr(decoded[0]) == repr(value)
+
+
+@pytest.mark.parametrize("text", ["\x00", "a\x00b", '"\x00"', "\\u0000"])
+def test_config_text_like_the_counter_marker(text: str) -> None:
+    # The config is encoded in one call with "\x00" standing for each counter; text that
+    # encodes like that marker must not be taken for a counter.
+    config = list(VECTOR_CONFIG)
+    config[5] = text
+    config[15] = {text: [text]}
+    _pow._PIECES.clear()
+    token = get_answer_token("marker", "3", config)
+    assert token == "gAAAAAB" + naive_payload(config, first_valid("marker", "3", config))
+
+
+def test_config_changed_in_place_between_solves() -> None:
+    config = list(VECTOR_CONFIG)
+    get_answer_token("same-list", "3", config)
+    config[6] = "prod-other"  # as the flow does with the page's data build
+    config[16] = 16
+    token = get_answer_token("same-list", "3", config)
+    assert token == "gAAAAAB" + naive_payload(config, first_valid("same-list", "3", config))
+    decoded = decode_token_config(token)
+    assert decoded is not None and decoded[6] == "prod-other" and decoded[16] == 16
+
+
+def test_config_with_a_mutable_element_changed_in_place() -> None:
+    # A dict or list element can change without becoming another object: never reuse by identity.
+    config: list[Any] = list(VECTOR_CONFIG)
+    config[12] = {"k": [1]}
+    get_answer_token("mutable", "3", config)
+    config[12]["k"].append(2)
+    token = get_answer_token("mutable", "3", config)
+    assert token == "gAAAAAB" + naive_payload(config, first_valid("mutable", "3", config))
+
+
+def test_cache_grows_from_any_start() -> None:
+    # Fresh cache, then searches starting anywhere (odd or even, one attempt or more): the
+    # cached first attempts must stay aligned with their counters.
+    config = list(VECTOR_CONFIG)
+    accept = [digest("grow", naive_payload(config, i)).hex()[0] < "8" for i in range(120)]
+    for lo in range(0, 60):
+        _pow._PIECES.clear()
+        plan = _pow._Plan("grow", "8", config)
+        assert plan.search(lo, lo + 1) == (lo if accept[lo] else None)
+        for start in (lo + 1, lo + 2, 0):
+            expected = next((i for i in range(start, start + 50) if accept[i]), None)
+            assert plan.search(start, start + 50) == expected
+        rows, suffixes = plan.pieces.small
+        assert len(rows) == 2 * len(suffixes)
+
+
+def test_config_cache_is_bounded() -> None:
+    for n in range(10):
+        config = list(VECTOR_CONFIG)
+        config[14] = f"uuid-{n}"
+        get_answer_token("bound", "3", config)
+        assert len(_pow._PIECES) <= 4
+        assert len(_pow._PIECES[next(reversed(_pow._PIECES))].small[0]) <= _pow.SMALL_LIMIT
+
+
+def test_threads_share_the_cache_safely() -> None:
+    # Threads grow the same config's cached first attempts at once; every answer stays exact.
+    _pow._PIECES.clear()
+    configs_ = [list(VECTOR_CONFIG), get_config(UA)]
+    jobs = [(f"thread-{n}", "0" + "1234567"[n % 7] + "f", configs_[n % 2]) for n in range(24)]
+    results: dict[int, str] = {}
+
+    def solve(n: int) -> None:
+        seed, difficulty, config = jobs[n]
+        results[n] = get_answer_token(seed, difficulty, config)
+
+    threads = [threading.Thread(target=solve, args=(n,)) for n in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for n, (seed, difficulty, config) in enumerate(jobs):
+        assert results[n] == "gAAAAAB" + naive_payload(config, first_valid(seed, difficulty, config))
+
+
+def test_easy_solve_sets_up_in_proportion() -> None:
+    # An easy solve builds no table and encodes at most about twice the attempts it made.
+    config = get_config(UA)
+    for n, difficulty in enumerate(["06bf7d", "073682", "0fffff", "03ffff"] * 3):
+        _pow._PIECES.clear()
+        plan = _pow._Plan(f"set-up-{n}", difficulty, config)
+        found = plan.search(0, 500_000)
+        assert found is not None
+        assert plan._tables == {}
+        rows, suffixes = plan.pieces.small
+        assert len(rows) <= max(_pow.FIRST_BLOCK, 2 * found + 2)
+        assert len(suffixes) * 2 == len(rows)
 
 
 # -- produced tokens verify --------------------------------------------------------------------

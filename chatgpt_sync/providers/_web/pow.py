@@ -4,6 +4,9 @@ The answer token is ``"gAAAAAB" + base64(json(config with [3] = i, [9] = i >> 1)
 ``i`` whose SHA3-512(seed + payload) hex prefix is below the server's difficulty (protocols.md §2).
 The search is the hot path, so it never re-serializes the whole config: the JSON and its base64
 are precomputed around the two counters and only a few bytes are re-encoded per attempt.
+The service's difficulties take tens of attempts, so set-up is kept in proportion: encodings are
+made in blocks that grow with the attempts made, and what does not depend on the seed is kept
+for the next solve (a session solves its requirements and answer tokens with one config).
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from __future__ import annotations
 import binascii
 import hashlib
 import json
+import operator
 import os
 import random
 import time
-from typing import Any, Iterator, Sequence, Tuple
+from typing import Any, Iterable, Iterator, Sequence, Tuple
 
 from ...errors import InvalidRequestError, ProofOfWorkError
 
@@ -31,6 +35,15 @@ ANSWER_PREFIX = "gAAAAAB"
 REQUIREMENTS_PREFIX = "gAAAAAC"
 REQUIREMENTS_DIFFICULTY = "0fffff"
 
+# A low-digit table of 10**m entries is built once the search has made TABLE_AFTER times that
+# many attempts: a table costs about what encoding its entries in blocks does, and saves ~3%.
+TABLE_AFTER = 4
+# A block is as large as the attempts made so far (at least FIRST_BLOCK, at most MAX_BLOCK), so
+# an easy solve (tens of attempts) encodes little that it never tries. 20 = the first two runs.
+FIRST_BLOCK = 20
+MAX_BLOCK = 4_096
+# Attempts whose encodings are kept with the config's pieces for the next solve (~0.15 MiB).
+SMALL_LIMIT = 512
 # Attempts solved in-process before fanning out (~50 ms): easy difficulties never pay for processes.
 INLINE_ATTEMPTS = 16_384
 # Attempts a worker makes between looks at the stop flag (~15 ms): bounds the stop latency.
@@ -98,6 +111,8 @@ def get_config(user_agent: str) -> list[Any]:
 
 def _target(difficulty: str) -> bytes:
     """Digest bytes that a solution's digest must sort strictly below."""
+    if type(difficulty) is str and difficulty in _TARGETS:
+        return _TARGETS[difficulty]
     if not isinstance(difficulty, str) or not difficulty:
         raise InvalidRequestError(f"proof-of-work difficulty must be a non-empty hex string, got {difficulty!r}")
     # Checked by hand: bytes.fromhex would also accept spaces inside the string.
@@ -107,13 +122,99 @@ def _target(difficulty: str) -> bytes:
     target = bytes.fromhex(difficulty + "0" * (len(difficulty) % 2))
     if len(target) > 64:
         raise InvalidRequestError("proof-of-work difficulty is longer than a SHA3-512 digest")
+    if len(_TARGETS) >= 256:
+        _TARGETS.clear()
+    _TARGETS[difficulty] = target
     return target
 
 
-def _split(data: bytes, skip: int) -> tuple[bytes, bytes, bytes]:
-    """Split ``data`` into (first ``skip`` bytes, a whole number of 3-byte groups, the rest)."""
-    body_end = skip + (len(data) - skip) // 3 * 3
-    return data[:skip], data[skip:body_end], data[body_end:]
+# Difficulties already checked (a service issues few distinct ones).
+_TARGETS: dict[str, bytes] = {}
+
+
+# (B bytes that end i's last group, format of i's groups, base64 of the rest of B up to the
+#  groups of i >> 1, their format, base64 of the rest of C, whether those groups are whole).
+_Layout = Tuple[bytes, bytes, bytes, bytes, bytes, bool]
+
+
+class _Pieces:
+    """The seed-independent encodings for one config, shared by the solves that use it.
+
+    A session solves its requirements token and then its answer token with the same config, so
+    the second solve (and every later one) finds the layouts and its first attempts ready.
+    """
+
+    def __init__(self, a: bytes, b: bytes, c: bytes) -> None:
+        cut = len(a) - len(a) % 3
+        self.a_rem, self.b, self.c = a[cut:], b, c
+        self.prefix64 = _b64(a[:cut], newline=False)
+        self.layouts: dict[tuple[int, int], _Layout] = {}
+        # Formats need "%" doubled; a config rarely has one, so most skip the replacing.
+        self.percent = b"%" in a or b"%" in b or b"%" in c
+        # By the B bytes that complete i's last group (0-2): (b_head, fmt_i, mid, b_rem). A
+        # session's configs share A's end and B (user agent, build, languages): so do they.
+        b_parts = _B_PARTS.get((self.a_rem, b))
+        if b_parts is None:
+            if len(_B_PARTS) >= 16:
+                _B_PARTS.clear()
+            b_parts = _B_PARTS[(self.a_rem, b)] = {}
+        self.b_parts = b_parts
+        # (rows, suffixes): the base64 after the prefix, split at i's groups, for the first
+        # attempts: i < len(rows) and i >> 1 < len(suffixes) = len(rows) / 2. Replaced, never
+        # changed, so that threads may share it.
+        self.small: tuple[list[bytes], list[bytes]] = ([], [])
+        # The config's elements when all are scalars (see ``_same_config``), else None.
+        self.items: tuple[Any, ...] | None = None
+
+
+# The pieces of the last few configs (a session's config is solved at least twice).
+_PIECES: dict[tuple[bytes, bytes, bytes], _Pieces] = {}
+# _Pieces.b_parts by (the end of A, B).
+_B_PARTS: dict[tuple[bytes, bytes], dict[int, tuple[bytes, bytes, bytes, bytes]]] = {}
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+
+
+def _same_config(config: Sequence[Any]) -> _Pieces | None:
+    """The pieces of a config made of the very same scalar objects, without encoding it."""
+    for pieces in tuple(_PIECES.values()):
+        items = pieces.items
+        # Identity, not equality: 1, 1.0 and True, or 0.0 and -0.0, are equal but encode apart.
+        if items is not None and len(items) == len(config) and all(map(operator.is_, items, config)):
+            return pieces
+    return None
+
+
+def _pieces(config: Sequence[Any]) -> _Pieces:
+    """Encode ``config`` and return its pieces, shared with earlier solves of an equal config."""
+    try:
+        # One call of the C encoder, with a marker for each counter: A, B and C are what lies
+        # around the markers. A config whose own text holds the marker is encoded item by item.
+        marked = list(config)
+        marked[3] = marked[9] = "\x00"
+        split = _JSON.encode(marked).split(_MARKER)
+        if len(split) == 3:
+            key = (split[0].encode("utf-8"), split[1].encode("utf-8"), split[2].encode("utf-8"))
+        else:
+            parts = [_JSON.encode(item) for item in config]
+            # Joining item encodings with "," equals the compact dump of the whole list.
+            key = (("[" + ",".join(parts[:3]) + ",").encode("utf-8"),
+                   ("," + ",".join(parts[4:9]) + ",").encode("utf-8"),
+                   ("," + ",".join(parts[10:]) + "]").encode("utf-8") if len(parts) > 10 else b"]")
+    except (TypeError, ValueError) as exc:  # UnicodeEncodeError is a ValueError
+        raise InvalidRequestError(f"proof-of-work config is not JSON-serializable: {exc}") from None
+    pieces = _PIECES.get(key)
+    if pieces is None:
+        if len(_PIECES) >= 4:
+            _PIECES.clear()
+        pieces = _PIECES[key] = _Pieces(*key)
+    # Scalars cannot change in place, so the same objects always encode the same way.
+    if {type(item) for item in config} <= _SCALARS:
+        pieces.items = tuple(config)
+    return pieces
+
+
+# How _JSON writes the marker "\x00" (control characters are always escaped).
+_MARKER = '"\\u0000"'
 
 
 class _Plan:
@@ -123,6 +224,11 @@ class _Plan:
     every 3-byte-aligned run of A, B or C is encoded once; only the few bytes around each counter
     are encoded per attempt. The alignment of B and C depends on the counters' digit counts,
     which are constant over long runs of i (see ``_runs``).
+
+    Set-up grows with the work done. Attempts are encoded in blocks as large as the attempts
+    made so far (one base64 call for a block's counters); the first ``SMALL_LIMIT`` are kept
+    with the config's pieces for later solves. Only a search that has gone on builds the
+    low-digit tables (``_low_digits``, see ``TABLE_AFTER``) of the long hot loop.
     """
 
     def __init__(self, seed: str, difficulty: str, config: Sequence[Any]) -> None:
@@ -131,109 +237,199 @@ class _Plan:
         if not isinstance(config, (list, tuple)) or len(config) < 10:
             raise InvalidRequestError("proof-of-work config must be a list of at least 10 elements")
         self.target = _target(difficulty)
-        try:
-            parts = [_JSON.encode(item).encode("utf-8") for item in config]
-        except (TypeError, ValueError) as exc:
-            raise InvalidRequestError(f"proof-of-work config is not JSON-serializable: {exc}") from None
-        # Joining item encodings with "," equals the compact dump of the whole list.
-        a = b"[" + b"".join(p + b"," for p in parts[:3])
-        self.b = b"," + b",".join(parts[4:9]) + b","
-        self.c = b"".join(b"," + p for p in parts[10:]) + b"]"
-        _, prefix, self.a_rem = _split(a, 0)
-        self.prefix64 = _b64(prefix, newline=False)
+        self.pieces = pieces = _same_config(config) or _pieces(config)
+        self.a_rem, self.b, self.c, self.prefix64 = pieces.a_rem, pieces.b, pieces.c, pieces.prefix64
         # Keccak absorbs whole blocks, so the copied state skips rehashing the fixed prefix.
         self.base = hashlib.sha3_512(seed.encode("utf-8") + self.prefix64)
-        self._layouts: dict[tuple[int, int], _Layout] = {}
+        # Attempts made so far: blocks grow with it, and tables wait for it (TABLE_AFTER).
+        self.done = 0
+        # (i, base64 of the payload after the prefix) for the last solution found.
+        self._hit: tuple[int, bytes] = (-1, b"")
+        self._layouts = pieces.layouts
         self._tables: dict[tuple[int, int], tuple[int, list[bytes]]] = {}
 
     def layout(self, len_i: int, len_j: int) -> _Layout:
-        """Return (B bytes ending i's group, fixed base64 of B, format for i >> 1, base64 of C)."""
-        key = (len_i, len_j)
-        if key not in self._layouts:
-            b_head, b_body, b_rem = _split(self.b, -(len(self.a_rem) + len_i) % 3)
-            c_head, c_body, c_rem = _split(self.c, min(-(len(b_rem) + len_j) % 3, len(self.c)))
-            fmt_j = _escape(b_rem) + b"%d" + _escape(c_head)
+        """Return the pieces around the counters for these digit counts (see ``_Layout``)."""
+        layout = self._layouts.get((len_i, len_j))
+        if layout is None:
+            pieces, b, c = self.pieces, self.b, self.c
+            escape = _escape if pieces.percent else bytes
+            skip = -(len(self.a_rem) + len_i) % 3  # B bytes that complete i's last group
+            b_parts = pieces.b_parts.get(skip)
+            if b_parts is None:
+                end = len(b) - (len(b) - skip) % 3
+                b_parts = pieces.b_parts[skip] = (b[:skip], escape(self.a_rem) + b"%d" + escape(b[:skip]),
+                                                  _b64(b[skip:end], newline=False), b[end:])
+            b_head, fmt_i, mid, b_rem = b_parts
+            c_skip = min(-(len(b_rem) + len_j) % 3, len(c))
             # The tail is the end of the payload, so it may carry "=" padding.
-            self._layouts[key] = (b_head, _b64(b_body, newline=False), fmt_j,
-                                  _b64(c_body + c_rem, newline=False))
-        return self._layouts[key]
-
-    def encode_i(self, i: int) -> bytes:
-        """Base64 of the 3-byte groups holding ``str(i)`` (from the end of the fixed prefix)."""
-        b_head = self.layout(len(str(i)), len(str(i >> 1)))[0]
-        return _b64(self.a_rem + b"%d" % i + b_head, newline=False)
+            layout = self._layouts[(len_i, len_j)] = (
+                b_head, fmt_i, mid, escape(b_rem) + b"%d" + escape(c[:c_skip]),
+                _b64(c[c_skip:], newline=False), (len(b_rem) + len_j + c_skip) % 3 == 0)
+        return layout
 
     def payload(self, i: int) -> str:
         """Return the base64 payload for counter ``i`` (exactly what ``search`` hashes)."""
-        _, mid, fmt_j, tail = self.layout(len(str(i)), len(str(i >> 1)))
-        raw = self.prefix64 + self.encode_i(i) + mid + _b64(fmt_j % (i >> 1), newline=False) + tail
+        if self._hit[0] == i:
+            return (self.prefix64 + self._hit[1]).decode("ascii")
+        _, fmt_i, mid, fmt_j, tail, _ = self.layout(len(str(i)), len(str(i >> 1)))
+        raw = (self.prefix64 + _b64(fmt_i % i, newline=False) + mid
+               + _b64(fmt_j % (i >> 1), newline=False) + tail)
         return raw.decode("ascii")
 
     def search(self, lo: int, hi: int) -> int | None:
         """Return the first i in [lo, hi) that solves the challenge, or ``None``."""
+        while lo < min(hi, SMALL_LIMIT):
+            rows, suffixes = self.pieces.small
+            # Encode a block as large as the attempts made so far, unless already there.
+            want = min(hi, SMALL_LIMIT, lo + max(self.done, FIRST_BLOCK))
+            if len(rows) < want:
+                rows, suffixes = self._grow_small(want + (want & 1))
+            end = min(hi, len(rows))
+            self.done += end - lo
+            found = self._scan(0, lo, end, rows, suffixes[lo >> 1:])
+            if found is not None:
+                return found
+            lo = end
         for run_lo, run_hi in _runs(lo, hi):
             found = self._search_run(run_lo, run_hi)
             if found is not None:
                 return found
         return None
 
+    def _grow_small(self, end: int) -> tuple[list[bytes], list[bytes]]:
+        """Extend the config's first attempts' encodings to i < ``end`` (even)."""
+        rows, suffixes = self.pieces.small
+        start = len(rows)
+        rows, suffixes = list(rows), list(suffixes)
+        for run_lo, run_hi in _runs(start, end):  # even edges, so whole pairs
+            len_i, len_j = len(str(run_lo)), len(str(run_lo >> 1))
+            _, fmt_i, mid, fmt_j, tail, whole_j = self.layout(len_i, len_j)
+            rows += _counters(fmt_i, len_i, run_lo, run_hi, True)
+            suffixes += [mid + part + tail for part in _counters(fmt_j, len_j, run_lo >> 1, run_hi >> 1, whole_j)]
+        self.pieces.small = (rows, suffixes)
+        return rows, suffixes
+
     def _low_digits(self, len_i: int, len_j: int) -> tuple[int, list[bytes]]:
         """Split i into high digits and m low digits so the low ones start a base64 group.
 
         Returns ``(m, table)`` with ``table[k]`` = base64 of the zero-padded low digits ``k``
         plus the bytes of B that complete the group: a list index replaces per-attempt encoding.
+        The table is empty when i has no more than m digits, or m is 1 (a 10-entry table would
+        make blocks too short to pay for their set-up): the search encodes blocks instead.
         """
         key = (len_i, len_j)
         if key not in self._tables:
             m = (len(self.a_rem) + len_i - 1) % 3 + 1
-            if m == 1 and len_i > 4:
-                m = 4  # a 10-entry table would make blocks too short to amortize their set-up
-            b_head = self.layout(len_i, len_j)[0]
-            self._tables[key] = (m, [_b64(b"%0*d" % (m, k) + b_head, newline=False)
-                                     for k in range(10 ** m)])
+            table: list[bytes] = []
+            if 1 < m < len_i:
+                fmt = b"%%0%dd" % m + _escape(self.layout(len_i, len_j)[0])
+                table = [_b64(fmt % k, newline=False) for k in range(10 ** m)]
+            self._tables[key] = (m, table)
         return self._tables[key]
 
     def _search_run(self, lo: int, hi: int) -> int | None:
-        """``search`` over a run where i and i >> 1 keep their digit counts."""
-        target, copy, b64 = self.target, self.base.copy, _b64
-        len_i = len(str(lo))
-        _, mid, fmt_j, tail = self.layout(len_i, len(str(lo >> 1)))
-        m, table = self._low_digits(len_i, len(str(lo >> 1)))
-        if len_i <= m:  # i < 1000: too few digits to split, encode each one
-            for i in range(lo, hi):
-                h = copy()
-                h.update(self.encode_i(i) + mid + b64(fmt_j % (i >> 1), newline=False) + tail)
-                if h.digest() < target:
-                    return i
-            return None
+        """``search`` over a run where i and i >> 1 keep their digit counts.
+
+        Blocks start on an even i, so i and i + 1 share i >> 1 (``_scan``). Their encodings
+        come from one base64 call per block, or from a table once the search has gone on.
+        """
+        len_i, len_j = len(str(lo)), len(str(lo >> 1))
+        layout = self.layout(len_i, len_j)
+        _, fmt_i, mid, fmt_j, tail, whole_j = layout
+        m = (len(self.a_rem) + len_i - 1) % 3 + 1  # as in _low_digits
+        while lo < hi:
+            if 1 < m < len_i and self.done >= TABLE_AFTER * 10 ** m:
+                return self._search_tables(layout, lo, hi)
+            base = lo & ~1
+            end = min(hi, lo + min(max(self.done, FIRST_BLOCK), MAX_BLOCK))
+            self.done += end - lo
+            parts = _encode(fmt_j, lo >> 1, ((end - 1) >> 1) + 1, whole_j)
+            found = self._scan(base, lo, end, _encode(fmt_i, base, end, True),
+                               (mid + part + tail for part in parts))
+            if found is not None:
+                return found
+            lo = end
+        return None
+
+    def _search_tables(self, layout: _Layout, lo: int, hi: int) -> int | None:
+        """``_search_run`` with i's encodings from the low-digit table (the long hot loop)."""
+        m, table = self._low_digits(len(str(lo)), len(str(lo >> 1)))
         size: int = 10 ** m
+        _, _, mid, fmt_j, tail, whole_j = layout
         fmt_hi = _escape(self.a_rem) + b"%d"
         for block in range(lo // size, (hi - 1) // size + 1):
             base = block * size
-            head = b64(fmt_hi % block, newline=False)
-            rows = [head + t for t in table]
-            k_lo, k_hi = max(lo - base, 0), min(hi - base, size)
-            # size is even, so i = base + k and i + 1 share i >> 1 for even k: encode it once.
-            for k in range(k_lo - (k_lo & 1), k_hi, 2):
-                suffix = mid + b64(fmt_j % ((base + k) >> 1), newline=False) + tail
-                if k >= k_lo:
-                    h = copy()
-                    h.update(rows[k])
-                    h.update(suffix)
-                    # A 64-byte digest that equals the shorter target on its prefix sorts after
-                    # it, so this is exactly the strict test digest[:len(target)] < target.
-                    if h.digest() < target:
-                        return base + k
-                if k + 1 < k_hi:
-                    h = copy()
-                    h.update(rows[k + 1])
-                    h.update(suffix)
-                    if h.digest() < target:
-                        return base + k + 1
+            head = _b64(fmt_hi % block, newline=False)
+            i_lo, i_hi = max(lo, base), min(hi, base + size)
+            self.done += i_hi - i_lo
+            parts = _encode(fmt_j, i_lo >> 1, ((i_hi - 1) >> 1) + 1, whole_j)
+            found = self._scan(base, i_lo, i_hi, [head + t for t in table],
+                               (mid + part + tail for part in parts))
+            if found is not None:
+                return found
+        return None
+
+    def _scan(self, base: int, lo: int, hi: int, rows: Sequence[bytes],
+              suffixes: Iterable[bytes]) -> int | None:
+        """Try i in [lo, hi): ``rows[i - base]`` encodes i's groups, ``base`` is even.
+
+        i and i + 1 share i >> 1 for even i, so ``suffixes`` holds the rest of the payload
+        once per pair, from the pair holding ``lo``.
+        """
+        target, copy = self.target, self.base.copy
+        k, k_lo, k_hi = (lo & ~1) - base, lo - base, hi - base
+        for suffix in suffixes:
+            if k >= k_hi:
+                break
+            if k >= k_lo:
+                h = copy()
+                h.update(rows[k])
+                h.update(suffix)
+                # A 64-byte digest that equals the shorter target on its prefix sorts after
+                # it, so this is exactly the strict test digest[:len(target)] < target.
+                if h.digest() < target:
+                    self._hit = (base + k, rows[k] + suffix)
+                    return base + k
+            k += 1
+            if k < k_hi:
+                h = copy()
+                h.update(rows[k])
+                h.update(suffix)
+                if h.digest() < target:
+                    self._hit = (base + k, rows[k] + suffix)
+                    return base + k
+            k += 1
         return None
 
 
-_Layout = Tuple[bytes, bytes, bytes, bytes]
+# Encodings of small counters, shared by all configs: (format, digits) -> base64 of
+# (format % n) for n from the first number with that many digits. A format is the few bytes
+# around a counter, which configs of one shape (every get_config of a session) share, so a
+# fresh config finds its first attempts encoded. Lists are replaced, never changed.
+_COUNTERS: dict[tuple[bytes, int], list[bytes]] = {}
+
+
+def _counters(fmt: bytes, digits: int, lo: int, hi: int, whole: bool) -> list[bytes]:
+    """``_encode(fmt, lo, hi, whole)`` for counters of ``digits`` digits, through ``_COUNTERS``."""
+    first = 10 ** (digits - 1) if digits > 1 else 0
+    done = _COUNTERS.get((fmt, digits), [])
+    if first + len(done) < hi:
+        if len(_COUNTERS) >= 64:
+            _COUNTERS.clear()  # many config shapes: start over rather than grow
+        done = done + _encode(fmt, first + len(done), hi, whole)
+        _COUNTERS[(fmt, digits)] = done
+    return done[lo - first:hi - first]
+
+
+def _encode(fmt: bytes, lo: int, hi: int, whole: bool) -> list[bytes]:
+    """base64 of ``fmt % n`` for n in [lo, hi), one base64 call for all when groups are ``whole``."""
+    if whole:
+        enc = _b64((fmt * (hi - lo)) % tuple(range(lo, hi)), newline=False)
+        step = len(enc) // (hi - lo)
+        return [enc[at:at + step] for at in range(0, len(enc), step)]
+    # i >> 1 ends the payload (a 10-element config): each encoding has its own padding.
+    return [_b64(fmt % n, newline=False) for n in range(lo, hi)]
 
 
 def _escape(data: bytes) -> bytes:
