@@ -232,3 +232,25 @@ def check_challenge_headers(headers: _Headers, grant: ChallengeGrant, user_agent
         raise Rejection(403, "Missing or wrong openai-sentinel-arkose-token header: the sentinel "
                              "required an arkose challenge (arkose.required was true).")
 
+
+def request_user_agent(headers: _Headers) -> str:
+    """The request's User-Agent, refused when missing or when its client hints disagree with it."""
+    user_agent = headers.get("User-Agent")
+    if not user_agent:
+        raise Rejection(403, "Missing User-Agent header.")
+    check_platform(user_agent, headers.get("sec-ch-ua-platform"))
+    return user_agent
+
+
+def request_device(headers: _Headers) -> str:
+    """The device id, which must be sent both as the ``oai-device-id`` header and the ``oai-did`` cookie."""
+    header = headers.get("oai-device-id")
+    cookie = parse_cookies(headers.get("Cookie")).get("oai-did")
+    if not header:
+        raise Rejection(403, "Missing oai-device-id header: send the value of the oai-did cookie.")
+    if not cookie:
+        raise Rejection(403, "Missing oai-did cookie: load / (GET) first and keep the cookies it sets.")
+    if header != cookie:
+        raise Rejection(403, f"oai-device-id header {header} does not match the oai-did cookie {cookie}.")
+    return cookie
+

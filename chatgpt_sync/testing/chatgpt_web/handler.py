@@ -13,7 +13,8 @@ from http import HTTPStatus
 from typing import Any, cast
 from urllib.parse import urlsplit
 
-from .checks import Rejection, check_challenge_headers, check_platform, parse_conversation_body, parse_cookies
+from .checks import (Rejection, check_challenge_headers, parse_conversation_body, parse_cookies, request_device,
+                     request_user_agent)
 from .stream import build_frames
 from .._server import EmulatorHandler
 from ..pow_verifier import decode_token_config, verify_requirements_token
@@ -79,21 +80,10 @@ class ChatGptWebHandler(EmulatorHandler):
 
     # ---------------------------------------------------------------- common checks
     def _user_agent(self) -> str:
-        user_agent = self.headers.get("User-Agent")
-        if not user_agent:
-            raise Rejection(403, "Missing User-Agent header.")
-        check_platform(user_agent, self.headers.get("sec-ch-ua-platform"))
-        return user_agent
+        return request_user_agent(self.headers)
 
     def _device(self) -> str:
-        header = self.headers.get("oai-device-id")
-        cookie = parse_cookies(self.headers.get("Cookie")).get("oai-did")
-        if not header:
-            raise Rejection(403, "Missing oai-device-id header: send the value of the oai-did cookie.")
-        if not cookie:
-            raise Rejection(403, "Missing oai-did cookie: load / (GET) first and keep the cookies it sets.")
-        if header != cookie:
-            raise Rejection(403, f"oai-device-id header {header} does not match the oai-did cookie {cookie}.")
+        cookie = request_device(self.headers)
         if not self.web.is_known_device(cookie):
             raise Rejection(403, f"Unknown device {cookie}: the oai-did cookie was not issued by this server.")
         return cookie

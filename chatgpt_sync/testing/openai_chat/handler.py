@@ -16,7 +16,8 @@ import re
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..chatgpt_web.checks import Rejection, check_challenge_headers, check_platform, parse_cookies
+from ..chatgpt_web.checks import (Rejection, check_challenge_headers, parse_cookies, request_device,
+                                  request_user_agent)
 from ..chatgpt_web.handler import CHALLENGE_HTML, UNUSUAL_ACTIVITY
 from ..pow_verifier import decode_token_config, verify_requirements_token
 from ._state import Refusal, SentinelGrant
@@ -129,22 +130,10 @@ class OpenaiChatHandler(ResourceRoutes):
 
     # ---------------------------------------------------------------- common checks
     def _user_agent(self) -> str:
-        user_agent = self.headers.get("User-Agent")
-        if not user_agent:
-            raise Rejection(403, "Missing User-Agent header.")
-        check_platform(user_agent, self.headers.get("sec-ch-ua-platform"))
-        return user_agent
+        return request_user_agent(self.headers)
 
     def _device(self) -> str:
-        header = self.headers.get("oai-device-id")
-        cookie = parse_cookies(self.headers.get("Cookie")).get("oai-did")
-        if not header:
-            raise Rejection(403, "Missing oai-device-id header: send the value of the oai-did cookie.")
-        if not cookie:
-            raise Rejection(403, "Missing oai-did cookie: load / (GET) first and keep the cookies it sets.")
-        if header != cookie:
-            raise Rejection(403, f"oai-device-id header {header} does not match the oai-did cookie {cookie}.")
-        return cookie
+        return request_device(self.headers)
 
     def _authed(self) -> tuple[str, Claims, str]:
         if self._backend_number <= self.state.faults.unauthorized_first:
