@@ -20,8 +20,9 @@ import sys
 from typing import Any, Iterator, Sequence
 
 from . import __version__
+from ._cli_output import Printer, send
+from ._cli_session import run_session
 from .errors import ChatGPTSyncError, InvalidRequestError
-from .types import Conversation, Refusal
 
 EPILOG = """\
 configure a backend with one of:
@@ -38,7 +39,10 @@ output: the answer on standard output; when the model declines, its refusal is p
   piece: {"type": "text", "text": ...} and {"type": "<class name>", ...its fields} (no raw JSON)
 interactive: 'chat' with no prompt and a terminal on standard input; the prompt marker "> " goes to
   standard error; each line continues the conversation; Ctrl-C stops an answer; /exit, /quit or
-  Ctrl-D leave (status 0); Ctrl-C at the prompt leaves with 130
+  Ctrl-D leave (status 0); Ctrl-C at the prompt leaves with 130; /reset, /model NAME, /save FILE,
+  /help; a line ending in \\ goes on, and three double quotes on a line of their own start or
+  end a block
+status line: while the first piece is awaited, on a terminal only (never when output is piped)
 exit status: 0 answered (a refusal is an answer, so 0 too), 1 an error from the backend or the
   network (the message on standard error), 2 bad usage or configuration, 130 interrupted
 """
@@ -167,90 +171,6 @@ def _check_usage(args: argparse.Namespace) -> None:
                      f"drop --demo to use that backend, or drop {given} for the offline demo")
 
 
-class _Printer:
-    """Writes one answer's pieces to standard output: as text (refusals on a "[refusal] " line of their
-    own) or, with --json, as one JSON object per piece."""
-
-    def __init__(self, as_json: bool) -> None:
-        self.as_json = as_json
-        self.wrote_newline = True
-        self.refusing = False  # inside a "[refusal] " line (a refusal may arrive in several pieces)
-
-    def piece(self, piece: Any) -> None:
-        if self.as_json:
-            import json
-            self._write(json.dumps(_as_json(piece), default=str) + "\n")
-            return
-        if isinstance(piece, str):
-            text = piece
-            if self.refusing:
-                text, self.refusing = "\n" + text, False
-        elif isinstance(piece, Refusal) and piece.index == 0:
-            # Printed, not dropped: a declined request must not look like an empty answer.
-            text = piece.text
-            if not self.refusing:
-                text, self.refusing = ("" if self.wrote_newline else "\n") + "[refusal] " + text, True
-        else:
-            return
-        if text:
-            self._write(text)
-
-    def end(self) -> None:
-        """Ends the answer on a line of its own (also after an interrupted or failed one)."""
-        if not self.wrote_newline:
-            self._write("\n")
-        self.refusing = False
-
-    def _write(self, text: str) -> None:
-        self.wrote_newline = text.endswith("\n")
-        sys.stdout.write(text)
-        sys.stdout.flush()
-
-
-_NOT_DUMPED = frozenset({"raw", "headers"})  # the whole server JSON and the HTTP headers: too big
-
-
-def _as_json(piece: Any) -> dict[str, Any]:
-    """``{"type": "text", "text": ...}`` for a text piece, ``{"type": "<class name>", ...its public
-    fields}`` for a response object."""
-    if isinstance(piece, str):
-        return {"type": "text", "text": piece}
-    import dataclasses
-    row: dict[str, Any] = {"type": type(piece).__name__}
-    if dataclasses.is_dataclass(piece):
-        for f in dataclasses.fields(piece):
-            if f.name not in _NOT_DUMPED:
-                row[f.name] = getattr(piece, f.name)
-    return row
-
-
-class _Turn:
-    """What one answer left behind, for the next turn of an interactive session."""
-
-    def __init__(self) -> None:
-        self.text: list[str] = []
-        self.refusal: list[str] = []
-        self.conversation: Conversation | None = None
-
-
-def _send(provider: Any, model: str, messages: list[dict[str, Any]], conversation: Conversation | None,
-          args: argparse.Namespace, printer: _Printer) -> _Turn:
-    """Sends ``messages`` and prints the answer as it comes; the stream is closed (its connection
-    released) however this returns, Ctrl-C included."""
-    turn = _Turn()
-    extra: dict[str, Any] = {} if conversation is None else {"conversation": conversation}
-    with provider.create_completion(model, messages, stream=not args.no_stream, **extra) as stream:
-        for piece in stream:
-            printer.piece(piece)
-            if isinstance(piece, str):
-                turn.text.append(piece)
-            elif isinstance(piece, Refusal) and piece.index == 0:
-                turn.refusal.append(piece.text)
-            elif isinstance(piece, Conversation):
-                turn.conversation = piece
-    return turn
-
-
 def _chat(args: argparse.Namespace) -> int:
     interactive = args.prompt is None and sys.stdin.isatty()
     prompt = ""
@@ -265,62 +185,15 @@ def _chat(args: argparse.Namespace) -> int:
         model = args.model or defaults.get("model") or provider.default_model
         if not model:
             raise _Usage("this backend has no default model: pass --model NAME (see 'chatgpt-sync models')")
-        printer = _Printer(args.json)
+        printer = Printer(args.json)
         if interactive:
-            return _session(provider, model, messages, args, printer)
+            return run_session(provider, model, messages, args, printer)
         messages.append({"role": "user", "content": prompt})
         try:
-            _send(provider, model, messages, None, args, printer)
+            send(provider, model, messages, None, args, printer)
         finally:
             printer.end()
     return 0
-
-
-PROMPT_MARKER = "> "
-_LEAVE = frozenset({"/exit", "/quit"})
-
-
-def _session(provider: Any, model: str, messages: list[dict[str, Any]], args: argparse.Namespace,
-             printer: _Printer) -> int:
-    """The interactive session: each line is the next user turn of one conversation.
-
-    The prompt marker goes to standard error, so standard output carries only answers (and stays pure
-    JSON lines with --json). The history is the message list (what an API provider needs) plus the
-    last :class:`Conversation` a web provider yielded (passed back as ``conversation=``). A turn that
-    fails or is interrupted is left out of the history. /exit, /quit or end-of-file leave with 0;
-    Ctrl-C during an answer stops it and returns to the prompt; Ctrl-C at the prompt leaves with 130
-    (raised to main).
-    """
-    conversation: Conversation | None = None
-    while True:
-        sys.stderr.write(PROMPT_MARKER)
-        sys.stderr.flush()
-        line = sys.stdin.readline()
-        if not line:  # end of file (Ctrl-D)
-            sys.stderr.write("\n")
-            return 0
-        text = line.strip()
-        if not text:
-            continue
-        if text in _LEAVE:
-            return 0
-        attempt = [*messages, {"role": "user", "content": line.rstrip("\r\n")}]
-        try:
-            turn = _send(provider, model, attempt, conversation, args, printer)
-        except KeyboardInterrupt:
-            printer.end()
-            if printer.as_json:
-                sys.stderr.write("\n")
-            continue
-        except ChatGPTSyncError as exc:
-            printer.end()
-            print(f"chatgpt-sync: {type(exc).__name__}: {exc}", file=sys.stderr)
-            continue
-        printer.end()
-        answer = "".join(turn.text) or "".join(turn.refusal)
-        messages = [*attempt, {"role": "assistant", "content": answer}]
-        if turn.conversation is not None:
-            conversation = turn.conversation
 
 
 def _models(args: argparse.Namespace) -> int:

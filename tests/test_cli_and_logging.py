@@ -314,3 +314,93 @@ def test_interactive_session_continues_a_web_conversation(tmp_path) -> None:
     first, second = [r.json() for r in server.requests if r.path.endswith("/conversation")]
     assert first.get("conversation_id") is None and second["conversation_id"]
     assert [m["content"]["parts"] for m in second["messages"]] == [["two"]]  # only the new turn is sent
+
+
+def test_interactive_commands_reset_model_save_help_and_multi_line_input(tmp_path) -> None:
+    from chatgpt_sync.testing.openai_api import OpenAIEmulator
+    transcript = tmp_path / "session.md"
+    with OpenAIEmulator() as server:
+        child = _spawn("--base-url", server.base_url, "--model", "gpt-4o-mini", "--system", "Be brief.")
+        try:
+            child.expect_exact("> ")
+            child.sendline("first")
+            child.expect_exact("Echo: first")
+            child.expect_exact("> ")
+            child.sendline("/model gpt-4o")
+            child.expect_exact("(model: gpt-4o)")
+            child.expect_exact("> ")
+            # a trailing backslash goes on to the next line
+            child.sendline("line one\\")
+            child.expect_exact("... ")
+            child.sendline("line two")
+            child.expect_exact("Echo: line one")
+            child.expect_exact("> ")
+            sent = server.requests[-1].json()
+            assert sent["model"] == "gpt-4o"
+            assert [m["content"] for m in sent["messages"]] == [
+                "Be brief.", "first", "Echo: first", "line one\nline two"]
+            # a block between two lines of three double quotes
+            child.sendline('"""')
+            child.expect_exact("... ")
+            child.sendline("alpha")
+            child.expect_exact("... ")
+            child.sendline("  beta")
+            child.expect_exact("... ")
+            child.sendline('"""')
+            child.expect_exact("Echo: alpha")
+            child.expect_exact("> ")
+            assert server.requests[-1].json()["messages"][-1]["content"] == "alpha\n  beta"
+
+            child.sendline(f"/save {transcript}")
+            child.expect_exact("(saved 3 turns to ")
+            child.expect_exact("> ")
+            child.sendline("/help")
+            child.expect_exact("/save FILE")
+            child.expect_exact("> ")
+            requests_before = len(server.requests)
+            child.sendline("/nonsense")
+            child.expect_exact("unknown command '/nonsense'")
+            child.expect_exact("> ")
+            assert len(server.requests) == requests_before  # commands are never sent to the model
+            child.sendline("/reset")
+            child.expect_exact("(a new conversation)")
+            child.expect_exact("> ")
+            child.sendline("//not a command")
+            child.expect_exact("Echo: /not a command")
+            child.expect_exact("> ")
+            # after /reset only the system message and the new turn are sent
+            assert [m["content"] for m in server.requests[-1].json()["messages"]] == [
+                "Be brief.", "/not a command"]
+            child.sendline("/exit")
+            child.expect(pexpect_eof())
+        finally:
+            child.close(force=True)
+    assert child.exitstatus == 0
+    saved = transcript.read_text(encoding="utf-8")
+    assert saved.startswith("# chatgpt-sync conversation")
+    assert "## System\n\nBe brief." in saved
+    assert "## You\n\nfirst\n\n## Assistant (gpt-4o-mini)\n\nEcho: first" in saved
+    assert "## You\n\nline one\nline two\n\n## Assistant (gpt-4o)" in saved
+    assert "alpha\n  beta" in saved
+
+
+def test_a_status_line_waits_for_the_first_token_on_a_terminal_only() -> None:
+    from chatgpt_sync.testing.openai_api import OpenAIEmulator
+    with OpenAIEmulator() as server:
+        server.faults.stall_after, server.faults.stall_seconds = 0, 1.0  # headers, then 1 s of silence
+        child = _spawn("hello there", "--base-url", server.base_url, "--model", "gpt-4o-mini")
+        try:
+            child.expect_exact("waiting for gpt-4o-mini ...")
+            # erased (spaces over it, back to the line start) before the first token is printed
+            child.expect(r"\r +\rEcho: hello there")
+            child.expect(pexpect_eof())
+        finally:
+            child.close(force=True)
+        assert child.exitstatus == 0
+        # Piped: no status line anywhere, and standard output is only the answer.
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHATGPT_SYNC_"))}
+        result = subprocess.run([sys.executable, "-m", "chatgpt_sync", "chat", "hello there", "--base-url",
+                                 server.base_url, "--model", "gpt-4o-mini"], capture_output=True, text=True,
+                                env=env, timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == "Echo: hello there\n" and "waiting" not in result.stderr
