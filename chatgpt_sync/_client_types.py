@@ -233,6 +233,13 @@ class ChatCompletion(ClientObject):
             out["conversation"] = self.conversation.to_dict()
         return out
 
+    def _repr_markdown_(self) -> str:
+        """In a notebook: the answer as Markdown (reasoning collapsed, refusals marked), then model,
+        finish reason and token counts."""
+        from ._render import completion_markdown
+
+        return completion_markdown(self)
+
 
 # ------------------------------------------------------------------------ streamed answers
 class ChoiceDeltaToolCallFunction(ClientObject):

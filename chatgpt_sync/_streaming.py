@@ -4,13 +4,18 @@ Iterating a :class:`Stream` iterates the provider's generator directly (no per-i
 The generator's ``finally`` releases the connection, so it is released when iteration ends, when the
 caller breaks out and the stream is closed or garbage collected, and when an error is raised
 (DESIGN.md rule 4). ``with`` makes the release immediate even if the caller stops early.
+
+``display()`` (a live view in a notebook, printing elsewhere) and ``text()`` also keep what arrived
+on the stream (``partial_text``, ``transcript``), so a notebook shows it after the cell ran, even
+after an interrupt. Plain iteration keeps nothing: it stays the bare generator.
 """
 
 from __future__ import annotations
 
 from types import TracebackType
-from typing import Generator, Iterator
+from typing import Any, Generator, Iterator
 
+from ._transcript import Transcript
 from .errors import ChatGPTSyncError
 from .types import Chunk, Conversation
 
@@ -20,10 +25,11 @@ __all__ = ["Stream", "attach_progress"]
 class Stream(Iterator[Chunk]):
     """Text pieces (``str``) and response objects, in the order the backend produced them."""
 
-    __slots__ = ("_gen",)
+    __slots__ = ("_gen", "_seen")
 
     def __init__(self, generator: Generator[Chunk, None, None]) -> None:
         self._gen = generator
+        self._seen: Transcript | None = None
 
     def __iter__(self) -> Iterator[Chunk]:
         return self._gen
@@ -42,10 +48,72 @@ class Stream(Iterator[Chunk]):
                  tb: TracebackType | None) -> None:
         self.close()
 
+    def _transcript(self) -> Transcript:
+        if self._seen is None:
+            self._seen = Transcript()
+        return self._seen
+
     def text(self) -> str:
-        """Consume the rest of the stream and return its answer text (the ``str`` pieces joined)."""
-        with self:
-            return "".join(piece for piece in self._gen if isinstance(piece, str))
+        """Consume the rest of the stream and return its answer text (the ``str`` pieces joined).
+
+        What arrives is kept (``partial_text``), also when an error or Ctrl-C stops it."""
+        seen = self._transcript()
+        add = seen.add
+        try:
+            with self:
+                for piece in self._gen:
+                    add(piece)
+        except BaseException as exc:
+            seen.stop(exc)
+            raise
+        seen.stop(None)
+        return seen.text
+
+    def display(self, *, interval: float = 0.1) -> str:
+        """Show the answer as it streams and return its text.
+
+        In a Jupyter notebook: Markdown in one display that is updated in place, at most every
+        ``interval`` seconds, and once more at the end; reasoning collapsed, refusals marked, images
+        inline. Elsewhere (a script, terminal IPython): the text is printed as it arrives.
+        Ctrl-C (a notebook's interrupt) stops it, releases the connection and keeps the text that
+        arrived in ``partial_text``. Calling it again shows what the stream delivered."""
+        from .notebook import show_stream
+
+        return show_stream(self._gen, self._transcript(), Transcript.add, self.close, interval)
+
+    @property
+    def partial_text(self) -> str:
+        """The answer text ``display()`` or ``text()`` received so far ("" before either)."""
+        return self._seen.text if self._seen is not None else ""
+
+    @property
+    def transcript(self) -> Transcript | None:
+        """Everything ``display()`` or ``text()`` received (text, reasoning, images...), or None."""
+        return self._seen
+
+    def _repr_markdown_(self) -> str:
+        if self._seen is not None:
+            from ._render import answer_markdown
+
+            return answer_markdown(self._seen)
+        return (f"*{type(self).__name__} ({_state(self._gen)}): `.display()` or `.text()` reads it and keeps "
+                "the answer*")
+
+    def __repr__(self) -> str:
+        seen = f", {len(self.partial_text)} characters kept" if self._seen is not None else ""
+        return f"<{type(self).__name__} {_state(self._gen)}{seen}>"
+
+
+def _state(generator: Any) -> str:
+    """Where a generator stands, without importing inspect."""
+    if getattr(generator, "gi_running", False):
+        return "running"
+    frame = getattr(generator, "gi_frame", None)
+    if frame is None:
+        return "finished"
+    suspended = getattr(generator, "gi_suspended", None)  # 3.11+
+    started = suspended if suspended is not None else frame.f_lasti >= 0
+    return "started" if started else "not started"
 
 
 def attach_progress(exc: ChatGPTSyncError, partial_text: str, conversation: Conversation | None) -> None:

@@ -25,6 +25,7 @@ from ._client_types import (
     ChoiceDelta, ChoiceDeltaToolCall, ChunkChoice, CompletionUsage, Details, ImagesResponse, Model,
     RawResponse, SyncPage,
 )
+from ._transcript import Transcript
 from .errors import InvalidRequestError, NotFoundError, ResponseError
 from .providers import default_provider, get_provider
 from .types import (
@@ -231,7 +232,7 @@ class ChatCompletionStream(Iterator[ChatCompletionChunk]):
     once ``create()`` returns. ``conversation`` is set once a provider with conversations (ChatGPT
     web) has sent one."""
 
-    __slots__ = ("_source", "_state", "_gen")
+    __slots__ = ("_source", "_state", "_gen", "_seen")
 
     def __init__(self, source: Iterator[Chunk], model: str, emit_usage: bool = False) -> None:
         # Like openai-python, send the request now, so that a refused one (401, 404, 429...) raises
@@ -251,6 +252,7 @@ class ChatCompletionStream(Iterator[ChatCompletionChunk]):
             raise
         self._source = source
         self._gen = _chunks(source, head, self._state)
+        self._seen: Transcript | None = None
 
     @property
     def id(self) -> str | None:
@@ -293,6 +295,38 @@ class ChatCompletionStream(Iterator[ChatCompletionChunk]):
 
     def __repr__(self) -> str:
         return f"ChatCompletionStream(id={self.id!r}, model={self.model!r})"
+
+    # ------------------------------------------------------------------ notebooks
+    def display(self, *, interval: float = 0.1) -> str:
+        """Show the answer as it streams and return its text, as :meth:`chatgpt_sync.Stream.display`
+        does (live Markdown in a notebook, printed elsewhere); what arrived stays in ``partial_text``."""
+        from .notebook import show_stream
+
+        seen = self._seen = self._seen or Transcript()
+        try:
+            return show_stream(self._gen, seen, Transcript.add_chunk, self.close, interval)
+        finally:
+            seen.conversation = self._state.conversation  # known once the stream has sent it
+
+    @property
+    def partial_text(self) -> str:
+        """The answer text ``display()`` received so far ("" before it)."""
+        return self._seen.text if self._seen is not None else ""
+
+    @property
+    def transcript(self) -> Transcript | None:
+        """Everything ``display()`` received (text, reasoning, tool calls...), or None."""
+        return self._seen
+
+    def _repr_markdown_(self) -> str:
+        if self._seen is not None:
+            from ._render import answer_markdown
+
+            return answer_markdown(self._seen)
+        from .types import html_escape  # the server's words: never markup
+
+        return (f"*ChatCompletionStream {html_escape(str(self.id))} ({html_escape(str(self.model))}): "
+                "`.display()` shows the answer as it streams*")
 
 
 # ------------------------------------------------------------------------------ the client

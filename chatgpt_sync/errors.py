@@ -74,6 +74,8 @@ class ChatGPTSyncError(Exception):
 
     partial_text: str = ""
     conversation: Conversation | None = None
+    #: What to do about it, in a sentence (shown in notebooks).
+    _hint = ""
 
     def __init__(self, message: str = "", *, partial_text: str = "",
                  conversation: Conversation | None = None) -> None:
@@ -82,17 +84,44 @@ class ChatGPTSyncError(Exception):
         self.partial_text = partial_text
         self.conversation = conversation
 
+    def _repr_html_(self) -> str:
+        """In a notebook: what happened, what to do, and what arrived before it (secrets redacted)."""
+        from .types import html_escape
+
+        facts = [f"HTTP {value}" if name == "status_code" else f"{name.replace('_', ' ')} {value}"
+                 for name in ("status_code", "request_id", "kind", "retry_after")
+                 if (value := getattr(self, name, None)) is not None]
+        if self.conversation is not None and self.conversation.conversation_id:
+            facts.append(f"conversation {self.conversation.conversation_id}")
+        parts = [f"<strong>{html_escape(type(self).__name__)}</strong>"]
+        if facts:
+            parts.append(f" <small>{html_escape(redact_text(' · '.join(map(str, facts))))}</small>")
+        parts.append(f'<div style="white-space:pre-wrap">{html_escape(redact_text(str(self)))}</div>')
+        if self._hint:
+            parts.append(f"<div><em>What to do:</em> {html_escape(self._hint)}</div>")
+        if self.partial_text:
+            parts.append(f"<details><summary>Text received before the error ({len(self.partial_text)} "
+                         f'characters)</summary><div style="white-space:pre-wrap">'
+                         f"{html_escape(redact_text(self.partial_text))}</div></details>")
+        return f'<div style="border-left:4px solid #d33;padding:4px 8px">{"".join(parts)}</div>'
+
 
 class InvalidRequestError(ChatGPTSyncError, ValueError):
     """The call's own arguments are wrong (malformed messages, bad settings). Nothing was sent."""
+
+    _hint = "Fix the call's arguments; nothing was sent."
 
 
 class UnknownParameterError(InvalidRequestError, TypeError):
     """A keyword argument the provider does not know. Raised instead of silently dropping it."""
 
+    _hint = "Check the keyword's spelling against the provider's settings and parameters."
+
 
 class MissingAuthError(ChatGPTSyncError):
     """Credentials are needed and none were given; the message says which argument or env var."""
+
+    _hint = "Pass the credentials the message names (an argument or an environment variable)."
 
 
 class APIError(ChatGPTSyncError):
@@ -156,17 +185,25 @@ class APIStatusError(APIError):
 class BadRequestError(APIStatusError):
     """400: the server rejected the request body."""
 
+    _hint = "The server rejected the request body; its message says which part."
+
 
 class AuthenticationError(APIStatusError):
     """401: the key or token is missing, wrong or expired."""
+
+    _hint = "Check the API key or access token: it is missing, wrong or expired."
 
 
 class PermissionDeniedError(APIStatusError):
     """403: the credentials are valid but not allowed to do this."""
 
+    _hint = "These credentials may not do this; check the account's access."
+
 
 class NotFoundError(APIStatusError):
     """404: wrong base URL, endpoint or model."""
+
+    _hint = "Check the base URL, the endpoint and the model name."
 
 
 class ConflictError(APIStatusError):
@@ -180,6 +217,8 @@ class UnprocessableEntityError(APIStatusError):
 class RateLimitError(APIStatusError):
     """429 after the retries ran out. ``retry_after`` is the server's hint in seconds, or None."""
 
+    _hint = "Wait (see retry_after) and try again, or send fewer requests."
+
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.retry_after = retry_after
@@ -188,6 +227,8 @@ class RateLimitError(APIStatusError):
 class InternalServerError(APIStatusError):
     """>= 500 after the retries ran out."""
 
+    _hint = "The server failed; try again later."
+
 
 class BlockedError(APIError):
     """An anti-bot or abuse wall: a challenge page where JSON or SSE was expected, "unusual activity".
@@ -195,6 +236,8 @@ class BlockedError(APIError):
     ``kind`` is a short tag ("cloudflare", "html_page", "unusual_activity", "force_login",
     "turnstile", "arkose", "forbidden"); ``status_code`` is the HTTP status, when there was one.
     """
+
+    _hint = "Use an access token, a HAR or cookies file, or the API instead of the anonymous web backend."
 
     def __init__(self, message: str, *, kind: str = "blocked", status_code: int | None = None,
                  body: Any = None, **kwargs: Any) -> None:
@@ -207,6 +250,8 @@ class BlockedError(APIError):
 class TurnstileRequiredError(BlockedError):
     """The sentinel demands a turnstile token and no ``turnstile_token=`` / ``turnstile_solver=`` was given."""
 
+    _hint = "Pass turnstile_token= or turnstile_solver=, or use an access token."
+
     def __init__(self, message: str, *, dx: str | None = None, **kwargs: Any) -> None:
         kwargs.setdefault("kind", "turnstile")
         super().__init__(message, **kwargs)
@@ -216,6 +261,8 @@ class TurnstileRequiredError(BlockedError):
 class APIConnectionError(APIError):
     """The network failed: refused, reset, DNS, TLS, or a connection dropped mid-stream."""
 
+    _hint = "Check the network, the proxy and the base URL; any text received is in partial_text."
+
 
 class CertificateError(APIConnectionError):
     """The server's TLS certificate failed verification (untrusted issuer, expired, wrong host name).
@@ -224,13 +271,19 @@ class CertificateError(APIConnectionError):
     trust a private CA.
     """
 
+    _hint = "Pass verify='/path/to/ca.pem' to trust a private CA."
+
 
 class APITimeoutError(APIConnectionError, TimeoutError):
     """Connect or read timed out, or a stream received nothing for its stream-idle limit."""
 
+    _hint = "Raise timeout= (connect, read, stream_idle) or try again."
+
 
 class ResponseError(APIError):
     """A 2xx answer that cannot be used, or an error object sent inside the stream."""
+
+    _hint = "The answer could not be used; the message says why. Trying again may help."
 
     def __init__(self, message: str, *, body: Any = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
@@ -241,6 +294,8 @@ class ResponseError(APIError):
 
 class ProofOfWorkError(ChatGPTSyncError):
     """The sentinel proof of work was not solved within its attempt limit (no fake token is sent)."""
+
+    _hint = "Try again later: the sentinel asked for more work than the attempt limit allows."
 
 
 _STATUS_CLASSES: dict[int, type[APIStatusError]] = {

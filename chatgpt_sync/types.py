@@ -39,6 +39,42 @@ from ._frozen import FACTORY
 _set = object.__setattr__  # what a frozen dataclass's __init__ uses
 
 
+# ------------------------------------------------------------- HTML for notebooks (no imports here)
+def html_escape(text: str) -> str:
+    """``text`` safe inside HTML elements and quoted attributes."""
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&#x27;"))
+
+
+def image_src(url: str) -> Optional[str]:
+    """``url`` when a notebook may load it as an image (http(s) or a ``data:image/`` URL), else None.
+
+    Other pointers (``file-service://...``) are not loadable, and other schemes are not images."""
+    lowered = url[:16].lower()
+    if lowered.startswith(("https://", "http://", "data:image/")):
+        return url
+    return None
+
+
+def link_href(url: str) -> Optional[str]:
+    """``url`` when it is safe as a link target (http or https only), else None."""
+    return url if url[:8].lower().startswith(("https://", "http://")) else None
+
+
+def images_html(urls: List[str], alt: Optional[str]) -> str:
+    """``<img>`` elements for the loadable URLs; other pointers shown as code."""
+    shown = html_escape(alt or "image")
+    parts = []
+    for url in urls:
+        src = image_src(url)
+        if src is None:  # a pointer the notebook cannot load: show it rather than a broken image
+            parts.append(f"<div><code>{html_escape(url)}</code></div>")
+        else:
+            parts.append(f'<img src="{html_escape(src)}" alt="{shown}" title="{shown}" '
+                         'style="max-width:100%;margin:2px 0">')
+    return "".join(parts)
+
+
 # ----------------------------------------------------------------------------------------- inputs
 
 class ImageURL(TypedDict):
@@ -192,6 +228,15 @@ class ToolCalls:
         _set(self, "index", index)
         _set(self, "raw", raw)
 
+    def _repr_html_(self) -> str:
+        parts = []
+        for call in self.tool_calls:
+            function = call.get("function") or {}
+            parts.append(f"<div><strong>Tool call</strong> <code>{html_escape(str(function.get('name')))}</code> "
+                         f"<small>{html_escape(str(call.get('id') or ''))}</small>"
+                         f"<pre>{html_escape(str(function.get('arguments') or ''))}</pre></div>")
+        return "".join(parts)
+
 
 @dataclass(frozen=True)
 class Reasoning:
@@ -205,6 +250,10 @@ class Reasoning:
         _set(self, "text", text)
         _set(self, "index", index)
         _set(self, "raw", raw)
+
+    def _repr_html_(self) -> str:
+        return ('<details><summary>Reasoning</summary><div style="opacity:0.7;white-space:pre-wrap">'
+                f"{html_escape(self.text)}</div></details>")
 
 
 @dataclass(frozen=True)
@@ -220,6 +269,10 @@ class Refusal:
         _set(self, "index", index)
         _set(self, "raw", raw)
 
+    def _repr_html_(self) -> str:
+        return (f'<div style="border-left:3px solid #c60;padding-left:8px"><strong>Refused:</strong> '
+                f'<span style="white-space:pre-wrap">{html_escape(self.text)}</span></div>')
+
 
 @dataclass(frozen=True)
 class ImageResponse:
@@ -234,6 +287,9 @@ class ImageResponse:
         _set(self, "alt", alt)
         _set(self, "raw", raw)
 
+    def _repr_html_(self) -> str:
+        return images_html(self.urls, self.alt)
+
 
 @dataclass(frozen=True)
 class Sources:
@@ -245,6 +301,16 @@ class Sources:
     def __init__(self, sources: List[Dict[str, Any]], raw: Any = None) -> None:
         _set(self, "sources", sources)
         _set(self, "raw", raw)
+
+    def _repr_html_(self) -> str:
+        items = []
+        for source in self.sources:
+            url = str(source.get("url") or "")
+            title = html_escape(str(source.get("title") or url or "source"))
+            href = link_href(url)
+            items.append(f'<li><a href="{html_escape(href)}" target="_blank" rel="noopener noreferrer">{title}</a></li>'
+                         if href else f"<li>{title}</li>")
+        return f"<div><strong>Sources</strong><ol>{''.join(items)}</ol></div>"
 
 
 @dataclass(frozen=True)
@@ -426,6 +492,23 @@ class ConversationHistory:
         _set(self, "current_node", current_node)
         _set(self, "messages", [] if messages is FACTORY else list(messages))
         _set(self, "raw", raw)
+
+    def _repr_html_(self) -> str:
+        """A transcript: the visible messages, role by role (hidden ones only counted)."""
+        rows = []
+        hidden = 0
+        for message in self.messages:
+            if message.hidden:
+                hidden += 1
+                continue
+            images = images_html(message.images, None) if message.images else ""
+            rows.append(f'<div style="margin:6px 0"><strong>{html_escape(message.role)}</strong>'
+                        f'<div style="white-space:pre-wrap;margin-left:1em">{html_escape(message.text)}</div>'
+                        f"{images}</div>")
+        note = f"<div><small>{hidden} hidden message(s) not shown</small></div>" if hidden else ""
+        title = html_escape(self.title or "(untitled)")
+        return (f"<div><strong>{title}</strong> <small><code>{html_escape(self.id)}</code></small>"
+                f"{''.join(rows)}{note}</div>")
 
 
 ResponseObject = Union[FinishReason, Usage, Conversation, TitleGeneration, ToolCalls, Reasoning,
