@@ -6,6 +6,8 @@
     echo "prompt" | chatgpt-sync chat [-]       # the prompt from standard input
     chatgpt-sync models [--provider P] [--base-url URL]
     chatgpt-sync providers [--json]             # every provider: flags, models, auth
+    chatgpt-sync login [--headless] [--timeout S]  # OpenaiChat: sign in in a browser, cache the token
+    chatgpt-sync logout                         # delete the auth cache file
 
 With no backend configured it says how to configure one. Exit codes: 0 ok (a refusal included),
 1 API error, 2 usage.
@@ -20,6 +22,7 @@ import sys
 from typing import Any, Iterator, Sequence
 
 from . import __version__
+from ._cli_login import COMMANDS as LOGIN_COMMANDS, add_login_commands, run_login_command
 from ._cli_output import Printer, send
 from ._cli_session import run_session
 from .errors import ChatGPTSyncError, InvalidRequestError
@@ -32,6 +35,7 @@ configure a backend with one of:
   --provider ChatGpt             the anonymous chatgpt.com web backend
   --provider OpenaiChat          chatgpt.com with your account: --api-key TOKEN, --cookies FILE,
                                  --har-file PATH, CHATGPT_ACCESS_TOKEN, or the auth cache file
+                                 (written by 'chatgpt-sync login', a browser sign-in)
 environment: CHATGPT_SYNC_PROVIDER, CHATGPT_SYNC_MODEL, CHATGPT_SYNC_BASE_URL, CHATGPT_SYNC_LOG=debug
   (--demo ignores CHATGPT_SYNC_PROVIDER and CHATGPT_SYNC_BASE_URL; it refuses --provider and --base-url)
 output: the answer on standard output; when the model declines, its refusal is printed there too,
@@ -90,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = sub.add_parser("providers", help="list the providers: working flag, auth, models")
     listing.add_argument("--json", action="store_true", help="one JSON object per provider")
+    add_login_commands(sub)
     return parser
 
 
@@ -213,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.command in LOGIN_COMMANDS:
+            return run_login_command(args)
         _check_usage(args)
         if args.command == "chat":
             return _chat(args)

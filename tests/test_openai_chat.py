@@ -243,8 +243,9 @@ def test_login_returns_and_caches_the_exchanged_token(server: OpenaiChatEmulator
     assert isinstance(auth, AuthResult) and auth.access_token == server.tokens_issued[0]
     assert auth.access_token not in repr(auth)
     assert json.loads(auth_file.read_text())["accounts"]
-    with pytest.raises(MissingAuthError, match="browser"):
-        make(cookies=server.cookies()).login(browser=True)
+    # Browser login has its own tests (test_browser_login.py); a missing browser is refused up front.
+    with pytest.raises(InvalidRequestError, match="browser_path"):
+        make(cookies=server.cookies()).login(browser=True, browser_path="/nowhere/chromium")
 
 
 def test_secrets_stay_out_of_reprs(server: OpenaiChatEmulator, make: Any) -> None:

@@ -391,16 +391,38 @@ class OpenaiChat(Provider):
 
     # ------------------------------------------------------------------ account methods
     def login(self, *, browser: bool = False, headless: bool = False, browser_path: str | None = None,
-              timeout: float = 300) -> AuthResult:
+              timeout: float = 300, profile_dir: str | os.PathLike[str] | None = None) -> AuthResult:
         """The credentials in use (cookies exchanged for a token when needed), also written to the
-        auth cache file. ``browser=True`` (sign in in a browser window) is not available yet."""
-        if browser:
-            raise MissingAuthError(
-                "login(browser=True) is coming in a later version and is not available yet: pass api_key= "
-                "(an access token from https://chatgpt.com/api/auth/session), cookies= or har_file=")
-        account = self._account(self._base, {})
-        auth = self._token(account, self._base)
-        self._save(account, {})
+        auth cache file.
+
+        ``browser=True``: open ``base_url`` in Chromium or Chrome (on PATH, or ``browser_path``) with a
+        profile kept under the cache folder (or ``profile_dir``), wait up to ``timeout`` seconds for
+        you to sign in there, and capture the token, cookies and user agent (needs the ``browser``
+        extra). The SDK types nothing; the browser is always closed. MissingAuthError when no
+        sign-in is seen in time; InvalidRequestError, before anything starts, when no browser is found.
+        """
+        if not browser:
+            account = self._account(self._base, {})
+            auth = self._token(account, self._base)
+            self._save(account, {})
+            return auth
+        from ._web.browser_login import browser_login
+
+        captured = browser_login(self._base.base_url, headless=headless, browser_path=browser_path,
+                                 timeout=timeout, profile_dir=profile_dir)
+        auth = captured.auth
+        path = self.setting("auth_file", {}) or default_auth_file()
+        try:
+            write_auth_file(path, auth)
+        except OSError as exc:  # the sign-in worked; say where it could not be kept
+            raise InvalidRequestError(f"signed in, but the auth cache file {path} could not be written "
+                                      f"({exc.strerror or exc}): pass another auth_file=") from exc
+        self._state.check_fork()
+        with self._state.lock:  # credentials read from the old cache file are stale now
+            for key, account in list(self._state.accounts.items()):
+                if account.source.kind == "auth_file":
+                    del self._state.accounts[key]
+        logger.info("browser login: credentials written to %s (page build %s)", path, captured.build)
         return auth
 
     def _call(self, fn: Callable[[AccountSession, CallSettings], T]) -> T:

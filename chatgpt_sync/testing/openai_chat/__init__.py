@@ -1,6 +1,7 @@
 """A loopback emulator of the authenticated chatgpt.com web backend (``/backend-api``).
 
-``OpenaiChatEmulator`` serves the site root, the cookie session (``/api/auth/session``), and every
+``OpenaiChatEmulator`` serves the site root (with a sign-in form for browser logins, see
+:mod:`.login_page`), the cookie session (``/api/auth/session``), and every
 ``/backend-api`` route the ``OpenaiChat`` provider uses: prepare, sentinel (verified proof of work),
 the streamed conversation in both encodings (citations, thinking, generated and async images,
 ``max_tokens`` continuation), files (with a separate blob-store server for the bytes), downloads,

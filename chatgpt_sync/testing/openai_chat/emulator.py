@@ -37,6 +37,7 @@ from .body import ChatRequest, PrepareRequest
 from .conversations import StoredConversation
 from .files import FileRegistry
 from .handler import ROUTES, OpenaiChatHandler
+from .login_page import DEFAULT_PASSWORD
 from .store import ConversationStore, Reply
 from .stream import encode
 
@@ -69,6 +70,8 @@ class OpenaiChatEmulator(EmulatorServer):
         self.user_id = user_id_for(email)
         #: The value of the ``__Secure-next-auth.session-token`` cookie that logs this account in.
         self.session_cookie = SESSION_COOKIE
+        #: The password the sign-in form (``POST /auth/login``) accepts for ``email``.
+        self.password = DEFAULT_PASSWORD
         self.token_lifetime = token_lifetime
         self.faults = ChatFaults()
         self.token_ttl = 540.0   # seconds a chat-requirements token stays valid (the real expire_after)
@@ -190,6 +193,12 @@ class OpenaiChatEmulator(EmulatorServer):
         return {"user": {"id": self.user_id, "name": name, "email": self.email, "image": None, "picture": None,
                          "idp": "auth0", "iat": int(now), "mfa": False, "groups": [], "intercom_hash": "0" * 64},
                 "expires": iso_time(now + 30 * 24 * 3600), "accessToken": token, "authProvider": "auth0"}
+
+    def sign_in(self, email: str, password: str) -> str | None:
+        """The sign-in form: the session cookie value for the right email and password, else None."""
+        if email.strip().lower() == self.email.lower() and password == self.password:
+            return self.session_cookie
+        return None
 
     def me(self, claims: Claims) -> dict[str, Any]:
         return {"object": "user", "id": claims.user_id, "email": claims.email, "name": claims.name,

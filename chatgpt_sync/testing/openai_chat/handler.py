@@ -23,6 +23,7 @@ from ..pow_verifier import decode_token_config, verify_requirements_token
 from ._state import Refusal, SentinelGrant
 from .auth import session_cookie_value
 from .body import parse_chat_body, parse_prepare_body
+from .login_page import LOGIN_PATH, login_failed_page, page_extra, parse_login_form, session_cookie_header
 from .resources import ResourceRoutes
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ _ID = r"(?P<{}>[^/]+)"
 ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ("GET", "/", "navigation", "route_navigation"),
     ("GET", "/api/auth/session", "session", "route_session"),
+    ("POST", LOGIN_PATH, "login", "route_login"),
     ("POST", PREPARE_PATH, "prepare", "route_prepare"),
     ("POST", SENTINEL_PATH, "sentinel", "route_sentinel"),
     ("POST", CONVERSATION_PATH, "conversation", "route_conversation"),
@@ -59,7 +61,7 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
 _COMPILED = [(method, re.compile(pattern), name, func) for method, pattern, name, func in ROUTES]
 _HOME_HTML = """<!DOCTYPE html><html lang="en-US" data-build="{build}" dir="ltr"><head><meta charset="utf-8">
 <title>ChatGPT</title></head><body><div id="__next"><main>ChatGPT (loopback emulator)</main></div>
-<script>window.__remixContext = {context};</script></body></html>"""
+<script>window.__remixContext = {context};</script>{extra}</body></html>"""
 
 
 class OpenaiChatHandler(ResourceRoutes):
@@ -156,7 +158,8 @@ class OpenaiChatHandler(ResourceRoutes):
         session = self.state.exchange_session(session_cookie_value(cookies))
         context = {"state": {"loaderData": {"root": {"clientBootstrap": {
             "session": session or None, "authStatus": "logged_in" if session else "logged_out"}}}}}
-        page = _HOME_HTML.format(build=self.state.data_build, context=json.dumps(context)).encode()
+        page = _HOME_HTML.format(build=self.state.data_build, context=json.dumps(context),
+                                 extra=page_extra(bool(session))).encode()
         secure = "; Secure" if self.state.secure else ""
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -171,6 +174,19 @@ class OpenaiChatHandler(ResourceRoutes):
         self._user_agent()
         cookies = parse_cookies(self.headers.get("Cookie"))
         self.send_json(200, self.state.exchange_session(session_cookie_value(cookies)))
+
+    def route_login(self, body: bytes) -> None:
+        """The sign-in form's POST: the session cookie and a redirect home, or 401 and the form."""
+        email, password = parse_login_form(body)
+        cookie = self.state.sign_in(email, password)
+        if cookie is None:
+            self.send_html(401, login_failed_page())
+            return
+        self.send_response(303)
+        self.send_header("Location", "/")
+        self.send_header("Content-Length", "0")
+        self.send_header("Set-Cookie", session_cookie_header(cookie))
+        self.end_headers()
 
     # ---------------------------------------------------------------- the conversation flow
     def route_prepare(self, body: bytes) -> None:
