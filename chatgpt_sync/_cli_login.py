@@ -55,10 +55,18 @@ def add_login_commands(subparsers: Any) -> None:
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
+    folder = _cache_folder()
     parser.add_argument("--auth-file", default=None, metavar="F",
-                        help="the auth cache file (default under ~/.cache/chatgpt_sync)")
+                        help=f"the auth cache file (default: auth_OpenaiChat.json in {folder})")
     parser.add_argument("--profile-dir", default=None, metavar="D",
-                        help="the browser profile folder (default: browser-profile under ~/.cache/chatgpt_sync)")
+                        help=f"the browser profile folder (default: browser-profile in {folder})")
+
+
+def _cache_folder() -> str:
+    """The folder the defaults live in, as this environment resolves it ($XDG_CACHE_HOME honoured)."""
+    from .providers._web.auth import default_auth_file
+
+    return str(default_auth_file().parent)
 
 
 def run_login_command(args: argparse.Namespace) -> int:
@@ -68,18 +76,21 @@ def run_login_command(args: argparse.Namespace) -> int:
 
 def _login(args: argparse.Namespace) -> int:
     from .providers._web.auth import default_auth_file
+    from .providers._web.browser_login import check_display
     from .providers._web.browser_process import find_browser
     from .providers._web.cdp import require_websocket
     from .providers.openai_chat import OpenaiChat
 
     if not args.timeout > 0:
         raise InvalidRequestError("--timeout must be a positive number of seconds")
-    require_websocket()  # what is missing is said before the banner below
+    # Everything that can be wrong is said before the banner below (and before a browser starts).
+    require_websocket()
     find_browser(args.browser_path)
+    check_display(args.headless)
     auth_file = Path(args.auth_file).expanduser() if args.auth_file else default_auth_file()
+    chat = OpenaiChat(base_url=args.base_url, auth_file=str(auth_file))  # checks base_url
     print(f"chatgpt-sync: opening {args.base_url} in a browser{' (headless)' if args.headless else ''}; "
           f"sign in there (waiting up to {args.timeout:g} s, Ctrl-C to cancel)", file=sys.stderr)
-    chat = OpenaiChat(base_url=args.base_url, auth_file=str(auth_file))
     auth = chat.login(browser=True, headless=args.headless, browser_path=args.browser_path,
                       timeout=args.timeout, profile_dir=args.profile_dir)
     until = (f"; the token is valid until {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(auth.expires))}"

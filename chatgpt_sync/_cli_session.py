@@ -73,11 +73,22 @@ def _prompt(marker: str) -> None:
 
 
 def _read_input() -> str | None:
-    """The next user input: one line, several joined by a trailing backslash, or a \"\"\" block."""
+    """The next user input: one line, several joined by a trailing backslash, or a \"\"\" block.
+
+    Ctrl-C while a multi-line input is being typed drops that input (back to the prompt, as Python's
+    REPL does); Ctrl-C at the prompt itself propagates."""
     _prompt(PROMPT_MARKER)
     line = _read_line()
     if line is None:
         return None
+    try:
+        return _read_more(line)
+    except KeyboardInterrupt:
+        _say("\n(input dropped)")
+        return ""
+
+
+def _read_more(line: str) -> str:
     if line.strip() == _BLOCK:
         parts: list[str] = []
         while True:

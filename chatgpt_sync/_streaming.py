@@ -16,10 +16,10 @@ from types import TracebackType
 from typing import Any, Generator, Iterator
 
 from ._transcript import Transcript
-from .errors import ChatGPTSyncError
+from .errors import ChatGPTSyncError, InvalidRequestError
 from .types import Chunk, Conversation
 
-__all__ = ["Stream", "attach_progress"]
+__all__ = ["Stream", "attach_progress", "require_unread", "state_label"]
 
 
 class Stream(Iterator[Chunk]):
@@ -54,9 +54,13 @@ class Stream(Iterator[Chunk]):
         return self._seen
 
     def text(self) -> str:
-        """Consume the rest of the stream and return its answer text (the ``str`` pieces joined).
+        """Read the stream to its end and return its answer text (the ``str`` pieces joined).
 
-        What arrives is kept (``partial_text``), also when an error or Ctrl-C stops it."""
+        What arrives is kept (``partial_text``), also when an error or Ctrl-C stops it; a second call
+        returns the same text. A stream that plain iteration already read is refused with
+        :class:`InvalidRequestError` (what it read is gone, and a partial answer must not pass for a
+        whole one)."""
+        require_unread(self._gen, self._seen, "text")
         seen = self._transcript()
         add = seen.add
         try:
@@ -79,6 +83,7 @@ class Stream(Iterator[Chunk]):
         arrived in ``partial_text``. Calling it again shows what the stream delivered."""
         from .notebook import show_stream
 
+        require_unread(self._gen, self._seen, "display")
         return show_stream(self._gen, self._transcript(), Transcript.add, self.close, interval)
 
     @property
@@ -96,12 +101,39 @@ class Stream(Iterator[Chunk]):
             from ._render import answer_markdown
 
             return answer_markdown(self._seen)
-        return (f"*{type(self).__name__} ({_state(self._gen)}): `.display()` or `.text()` reads it and keeps "
+        return (f"*{type(self).__name__} ({state_label(self._gen, self._seen)}): `.display()` or `.text()` reads it and keeps "
                 "the answer*")
 
     def __repr__(self) -> str:
         seen = f", {len(self.partial_text)} characters kept" if self._seen is not None else ""
-        return f"<{type(self).__name__} {_state(self._gen)}{seen}>"
+        return f"<{type(self).__name__} {state_label(self._gen, self._seen)}{seen}>"
+
+
+def require_unread(generator: Any, seen: Transcript | None, method: str) -> None:
+    """Refuse ``display()``/``text()`` on a stream that plain iteration already read.
+
+    Plain iteration keeps nothing (it is the bare generator), so what it read is gone: showing or
+    returning only the rest would be a silently partial (or empty) answer."""
+    if seen is not None:
+        return  # display() or text() ran before: they kept everything
+    state = _state(generator)
+    if state == "finished":
+        raise InvalidRequestError(
+            f"{method}() has nothing to show: this stream was already read to its end by iterating it, and "
+            f"plain iteration keeps nothing. Call {method}() instead of iterating (it returns the text), or "
+            f"join the text pieces yourself while you iterate")
+    if state == "started":
+        raise InvalidRequestError(
+            f"{method}() reads a stream from its first piece, but this one was already partly read by "
+            f"iterating it (plain iteration keeps nothing). Call {method}() before iterating, or keep "
+            f"iterating and join the text pieces yourself")
+
+
+def state_label(generator: Any, seen: Transcript | None) -> str:
+    """For reprs: how a stream ended when display()/text() saw it end, else where its generator is."""
+    if seen is not None and seen.state != "streaming":
+        return seen.state
+    return _state(generator)
 
 
 def _state(generator: Any) -> str:

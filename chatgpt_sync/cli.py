@@ -25,7 +25,7 @@ from . import __version__
 from ._cli_login import COMMANDS as LOGIN_COMMANDS, add_login_commands, run_login_command
 from ._cli_output import Printer, send
 from ._cli_session import run_session
-from .errors import ChatGPTSyncError, InvalidRequestError
+from .errors import ChatGPTSyncError, InvalidRequestError, MissingAuthError
 
 EPILOG = """\
 configure a backend with one of:
@@ -229,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _Usage as exc:
         print(f"chatgpt-sync: {exc}", file=sys.stderr)
         return 2
-    except InvalidRequestError as exc:  # bad options or input, found before anything was sent
+    except (InvalidRequestError, MissingAuthError) as exc:  # bad input or configuration, found before sending
         print(f"chatgpt-sync: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2
     except ChatGPTSyncError as exc:  # a partial answer was already ended on a line of its own

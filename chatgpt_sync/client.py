@@ -25,6 +25,7 @@ from ._client_types import (
     ChoiceDelta, ChoiceDeltaToolCall, ChunkChoice, CompletionUsage, Details, ImagesResponse, Model,
     RawResponse, SyncPage,
 )
+from ._streaming import require_unread
 from ._transcript import Transcript
 from .errors import InvalidRequestError, NotFoundError, ResponseError
 from .providers import default_provider, get_provider
@@ -302,6 +303,7 @@ class ChatCompletionStream(Iterator[ChatCompletionChunk]):
         does (live Markdown in a notebook, printed elsewhere); what arrived stays in ``partial_text``."""
         from .notebook import show_stream
 
+        require_unread(self._gen, self._seen, "display")
         seen = self._seen = self._seen or Transcript()
         try:
             return show_stream(self._gen, seen, Transcript.add_chunk, self.close, interval)

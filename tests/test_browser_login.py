@@ -337,3 +337,43 @@ def test_logout(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _cli_login.main(["logout", "--auth-file", str(auth), "--forget-profile", "--profile-dir", str(profile)]) == 0
     out = capsys.readouterr().out
     assert "nothing to remove" in out and f"Removed the browser profile {profile}" in out and not profile.exists()
+
+
+@needs_chromium
+def test_an_unreachable_site_is_named_not_taken_for_a_slow_sign_in(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    chat = OpenaiChat(base_url=f"http://127.0.0.1:{port}", auth_file=str(tmp_path / "auth.json"))
+    with pytest.raises(MissingAuthError) as caught:
+        chat.login(browser=True, headless=True, timeout=3, profile_dir=tmp_path / "profile")
+    message = str(caught.value)
+    assert "could not be loaded" in message and "ERR_CONNECTION_REFUSED" in message and "base_url" in message
+    assert browsers_on(tmp_path / "profile") == []
+
+
+def test_cli_login_checks_everything_before_saying_it_opens_a_browser(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    if CHROMIUM is None:
+        pytest.skip("the checks after finding a browser need one")
+    status = _cli_login.main(["login", "--headless", "--base-url", "not-a-url",
+                              "--profile-dir", str(tmp_path / "profile")])
+    err = capsys.readouterr().err
+    assert status == 2 and "http(s) URL" in err and "opening" not in err
+    if sys.platform.startswith("linux"):
+        monkeypatch.delenv("DISPLAY", raising=False)
+        monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+        status = _cli_login.main(["login", "--base-url", "http://127.0.0.1:9",
+                                  "--profile-dir", str(tmp_path / "profile")])
+        err = capsys.readouterr().err
+        assert status == 2 and "no display" in err and "opening" not in err
+    assert not (tmp_path / "profile").exists()
+
+
+def test_without_credentials_the_cli_says_how_to_log_in_and_exits_2(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "CHATGPT_"))}
+    env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+    result = subprocess.run([sys.executable, "-m", "chatgpt_sync", "chat", "hi", "--provider", "openaichat",
+                             "--base-url", "http://127.0.0.1:9"], capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2 and "MissingAuthError" in result.stderr
+    assert "chatgpt-sync login" in result.stderr and "login(browser=True)" in result.stderr

@@ -404,3 +404,28 @@ def test_a_status_line_waits_for_the_first_token_on_a_terminal_only() -> None:
                                 env=env, timeout=60)
         assert result.returncode == 0, result.stderr
         assert result.stdout == "Echo: hello there\n" and "waiting" not in result.stderr
+
+
+def test_ctrl_c_while_typing_a_block_drops_the_block_not_the_session() -> None:
+    from chatgpt_sync.testing.openai_api import OpenAIEmulator
+    with OpenAIEmulator() as server:
+        child = _spawn("--base-url", server.base_url, "--model", "gpt-4o-mini")
+        try:
+            child.expect_exact("> ")
+            child.sendline('"""')
+            child.expect_exact("... ")
+            child.sendline("half a thought")
+            child.expect_exact("... ")
+            child.sendintr()
+            child.expect_exact("(input dropped)")
+            child.expect_exact("> ")
+            child.sendline("next")
+            child.expect_exact("Echo: next")
+            child.expect_exact("> ")
+            assert [m["content"] for m in server.requests[-1].json()["messages"]] == ["next"]
+            assert len(server.requests) == 1  # the dropped block was never sent
+            child.sendeof()
+            child.expect(pexpect_eof())
+        finally:
+            child.close(force=True)
+    assert child.exitstatus == 0

@@ -124,6 +124,47 @@ def test_an_error_mid_stream_is_kept_and_shown(openai_server: OpenAIEmulator) ->
     assert wait_until(lambda: openai_server.connections_open == 0)
 
 
+def test_a_stream_read_by_plain_iteration_is_refused_not_shown_partly(openai_server: OpenAIEmulator,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Plain iteration keeps nothing, so display()/text() afterwards would show only the rest (or
+    nothing): a clear error instead, before anything is printed."""
+    provider = OpenaiTemplate(base_url=openai_server.base_url, api_key=API_KEY)
+    whole = provider.create_completion("gpt-4o-mini", USER, stream=True)
+    for _ in whole:
+        pass
+    for method in (whole.display, whole.text):
+        with pytest.raises(InvalidRequestError, match="already read to its end by iterating"):
+            method()
+    part = provider.create_completion("gpt-4o-mini", USER, stream=True)
+    next(part)
+    with pytest.raises(InvalidRequestError, match="already partly read"):
+        part.display()
+    part.close()
+    client = Client(base_url=openai_server.base_url, api_key=API_KEY)
+    chunks = client.chat.completions.create(model="gpt-4o-mini", messages=USER, stream=True)
+    for _ in chunks:
+        pass
+    with pytest.raises(InvalidRequestError, match="already read to its end"):
+        chunks.display()
+    assert capsys.readouterr().out == ""
+    # display() first, then again: the same answer both times, and one request in all.
+    before = openai_server.chat_requests
+    shown = provider.create_completion("gpt-4o-mini", USER, stream=True)
+    assert shown.display() == ECHO and shown.display() == ECHO and shown.text() == ECHO
+    assert openai_server.chat_requests == before + 1
+
+
+def test_the_repr_says_how_a_stream_ended() -> None:
+    stream = Stream(_pieces("Hel", end=KeyboardInterrupt(), closed=[]))
+    with pytest.raises(KeyboardInterrupt):
+        stream.text()
+    assert repr(stream) == "<Stream interrupted, 3 characters kept>"
+    done = Stream(_pieces("Hello", closed=[]))
+    assert repr(done) == "<Stream not started>"
+    done.text()
+    assert repr(done) == "<Stream done, 5 characters kept>"
+
+
 def test_display_rejects_a_bad_interval() -> None:
     closed: list[bool] = []
     with pytest.raises(InvalidRequestError):
@@ -378,7 +419,7 @@ def test_display_in_a_kernel_updates_one_display_in_place() -> None:
     assert last["content"]["data"]["text/plain"].startswith(" tok0 tok1 tok2 tok3")
     partial, state, shown = _stdout(client, 9).rstrip("\n").split("|")
     assert partial.startswith(" tok0 tok1 tok2 tok3") and " tok49" not in partial
-    assert state == "interrupted" and shown == f"<Stream finished, {len(partial)} characters kept>"
+    assert state == "interrupted" and shown == f"<Stream interrupted, {len(partial)} characters kept>"
     assert released == [True] and stalled.chat_requests == 1  # closed at once, and not sent again
 
 

@@ -335,4 +335,5 @@ def missing_auth_message() -> str:
             "signed-in browser), har_file= (a .har file or folder recorded on chatgpt.com while signed "
             f"in), the environment variable {ENV_VAR}, or an auth cache file (auth_file=, default "
             f"{default_auth_file()}, written after a successful call or by login()). "
-            "For chatgpt.com without an account, use ChatGpt instead.")
+            "Or sign in in a browser once: OpenaiChat().login(browser=True), or `chatgpt-sync login` on the "
+            "command line. For chatgpt.com without an account, use ChatGpt instead.")

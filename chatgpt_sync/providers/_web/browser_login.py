@@ -33,7 +33,7 @@ from .cdp import CdpClosed, CdpConnection, CdpError, require_websocket
 from .har import SESSION_PATH
 from .jwt import jwt_expiry
 
-__all__ = ["BrowserLogin", "browser_login"]
+__all__ = ["BrowserLogin", "browser_login", "check_display"]
 
 _STARTUP_LIMIT = 30.0  # seconds for the browser to open its DevTools port (within the timeout)
 _MAX_PAGES = 12
@@ -91,6 +91,8 @@ class _Watch:
         self.empty_sessions = 0
         self.token: str | None = None
         self.token_session: str | None = None
+        self.failed_loads: list[str] = []  # "page: net::ERR_..." for pages that did not load at all
+        self.documents: set[tuple[str, str]] = set()
 
     def on_site(self, url: str) -> bool:
         return _origin(url) == self.origin
@@ -107,6 +109,7 @@ class _Watch:
             url, key = str(request.get("url", "")), (session, str(params.get("requestId")))
             if params.get("type") == "Document" and url.startswith("http"):
                 self._visited(url)
+                self.documents.add(key)
             if len(self.urls) > 2000:  # a long sign-in: forget old requests, keep memory bounded
                 self.urls.clear()
                 self.extra.clear()
@@ -124,6 +127,10 @@ class _Watch:
             url = str(response.get("url", ""))
             if self.on_site(url) and urlsplit(url).path == self.session_path and response.get("status") == 200:
                 self.session_bodies.add((session, str(params.get("requestId"))))
+        elif method == "Network.loadingFailed":
+            key = (session, str(params.get("requestId")))
+            if key in self.documents and not params.get("canceled"):
+                self.load_failed(self.urls.get(key, "a page"), str(params.get("errorText") or "failed"))
         elif method == "Network.loadingFinished":
             key = (session, str(params.get("requestId")))
             if key in self.session_bodies:
@@ -146,6 +153,13 @@ class _Watch:
                 self.cdp.send("Runtime.runIfWaitingForDebugger", session_id=session)
         except (CdpError, TimeoutError) as exc:  # a target that closed at once
             logger.debug("browser login: could not watch a %s target: %s", kind, exc)
+
+    def load_failed(self, url: str, error: str) -> None:
+        parts = urlsplit(url)
+        entry = f"{parts.scheme}://{parts.netloc}{parts.path}: {error}"
+        if entry not in self.failed_loads:
+            self.failed_loads.append(entry)
+            del self.failed_loads[:-_MAX_PAGES]
 
     def _visited(self, url: str) -> None:
         parts = urlsplit(url)
@@ -190,6 +204,10 @@ class _Watch:
             session = f"{SESSION_PATH} answers were seen but could not be read"
         else:
             session = f"no {SESSION_PATH} answer and no signed-in request were seen"
+        if self.failed_loads and not self.session_answers:
+            # Nothing of the site ever loaded: a wrong base_url or a network problem, not a slow person.
+            return (f"the site could not be loaded in the browser within {seconds:g} s "
+                    f"({'; '.join(self.failed_loads)}): check base_url (CLI: --base-url) and the network")
         how = ("a headless browser only works with a profile that is already signed in: log in once "
                "without headless" if headless else "sign in in the browser window that opens (timeout= "
                "waits longer)")
@@ -244,7 +262,9 @@ def _watch(cdp: CdpConnection, browser: BrowserProcess, base_url: str, deadline:
             if event is not None:
                 watch.handle(event)
             if not navigated and watch.page_sessions:
-                cdp.call("Page.navigate", {"url": watch.base_url + "/"}, session_id=watch.page_sessions[0])
+                opened = cdp.call("Page.navigate", {"url": watch.base_url + "/"}, session_id=watch.page_sessions[0])
+                if opened.get("errorText"):
+                    watch.load_failed(watch.base_url + "/", str(opened["errorText"]))
                 navigated = True
             if watch.token is not None:
                 return _collect(cdp, watch)
@@ -268,7 +288,7 @@ def browser_login(base_url: str, *, headless: bool = False, browser_path: str | 
         raise InvalidRequestError(f"timeout must be a positive number of seconds, not {timeout!r}")
     require_websocket()
     executable = find_browser(browser_path)
-    _check_display(headless)
+    check_display(headless)
     profile = Path(profile_dir).expanduser() if profile_dir is not None else default_profile_dir()
     deadline = time.monotonic() + timeout
     with ProfileLock(profile):
@@ -321,7 +341,7 @@ class _DeferInterrupts:
                 raise KeyboardInterrupt
 
 
-def _check_display(headless: bool) -> None:
+def check_display(headless: bool) -> None:
     if headless or not sys.platform.startswith("linux"):
         return
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
