@@ -16,7 +16,7 @@ from typing import Any, Iterable, List
 
 from ._redact import redact_text
 from ._transcript import Transcript
-from .types import html_escape, images_html, link_href
+from ._html import html_escape, images_html, link_href
 
 __all__ = ["escape_markdown", "answer_markdown", "answer_plain", "completion_markdown"]
 

@@ -325,7 +325,7 @@ class ChatCompletionStream(Iterator[ChatCompletionChunk]):
             from ._render import answer_markdown
 
             return answer_markdown(self._seen)
-        from .types import html_escape  # the server's words: never markup
+        from ._html import html_escape  # the server's words: never markup
 
         return (f"*ChatCompletionStream {html_escape(str(self.id))} ({html_escape(str(self.model))}): "
                 "`.display()` shows the answer as it streams*")

@@ -86,7 +86,7 @@ class ChatGPTSyncError(Exception):
 
     def _repr_html_(self) -> str:
         """In a notebook: what happened, what to do, and what arrived before it (secrets redacted)."""
-        from .types import html_escape
+        from ._html import html_escape
 
         facts = [f"HTTP {value}" if name == "status_code" else f"{name.replace('_', ' ')} {value}"
                  for name in ("status_code", "request_id", "kind", "retry_after")

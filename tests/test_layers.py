@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "chatgpt_sync"
 HTTP_LIBRARIES = {"requests", "urllib3", "tls_client", "curl_cffi"}
 
 # module -> package modules it must never import (directly)
-LEAVES = {"errors", "types", "_redact", "_sse", "_version", "_frozen"}
+LEAVES = {"errors", "types", "_redact", "_sse", "_version", "_frozen", "_html"}
 WIRE_AND_CORE = {"_sse", "_transport", "_retry", "_core", "_streaming", "_messages", "_media", "_log"}
 
 
@@ -47,7 +47,7 @@ def test_only_the_transport_imports_http_libraries(path: Path) -> None:
 
 @pytest.mark.parametrize("leaf", sorted(LEAVES))
 def test_leaves_import_nothing_above_them(leaf: str) -> None:
-    allowed = {"chatgpt_sync._redact", "chatgpt_sync.types", "chatgpt_sync._frozen"}
+    allowed = {"chatgpt_sync._redact", "chatgpt_sync.types", "chatgpt_sync._frozen", "chatgpt_sync._html"}
     package_imports = {n for n in imports_of(PACKAGE / f"{leaf}.py") if n.startswith("chatgpt_sync")}
     assert package_imports <= allowed
 
