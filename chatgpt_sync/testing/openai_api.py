@@ -22,6 +22,7 @@ import ssl
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -31,7 +32,7 @@ from ._openai_replies import (INBAND_ERROR, PNG_BYTES, Plan, build_plan, complet
 from ._openai_validate import ApiError, unparseable, validate_chat, validate_images
 from ._server import EmulatorHandler, EmulatorServer
 
-__all__ = ["Faults", "OpenAIEmulator", "DEFAULT_MODELS"]
+__all__ = ["Faults", "OpenAIEmulator", "LoggedRequest", "DEFAULT_MODELS"]
 
 DEFAULT_MODELS = ("gpt-4o-mini", "gpt-4o", "deepseek-reasoner", "dall-e-3")
 
@@ -85,10 +86,28 @@ class Faults:
         object.__setattr__(self, name, value)
 
 
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request in :attr:`OpenAIEmulator.request_log`: when it arrived and how it was answered."""
+
+    arrived: float  #: ``time.monotonic()`` when its headers had been read
+    method: str
+    path: str
+    status: int  #: the status sent, or 0 when the connection ended before any
+    body: bytes = field(repr=False)
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
 class _OpenAIHandler(EmulatorHandler):
     """Routes one request; every answer carries an ``x-request-id`` header."""
 
     request_id = ""
+    status = 0
+    #: (arrived, method, path) of the request being answered, until it is in the request log.
+    _pending: tuple[float, str, str] | None = None
+    _raw = b""
 
     @property
     def api(self) -> OpenAIEmulator:
@@ -114,11 +133,30 @@ class _OpenAIHandler(EmulatorHandler):
     def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
         return {"x-request-id": self.request_id, **(extra or {})}
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self.status = code
+        if self._pending is not None:
+            # Logged before the answer goes out, so a client that has its answer finds it in the log.
+            self.api.log_request(LoggedRequest(*self._pending, status=code, body=self._raw))
+            self._pending = None
+        super().send_response(code, message)
+
     def _dispatch(self) -> None:
         self.request_id = "req_" + uuid.uuid4().hex
+        arrived = time.monotonic()
+        self.status = 0
         # Always drain the body first: an error answer must leave the connection reusable.
-        raw = self.read_body()
+        raw = self._raw = self.read_body()
         path = urlsplit(self.path).path
+        self._pending = (arrived, self.command, path)
+        try:
+            self._route(path, raw)
+        finally:
+            if self._pending is not None:  # the connection ended before any answer
+                self.api.log_request(LoggedRequest(*self._pending, status=0, body=raw))
+                self._pending = None
+
+    def _route(self, path: str, raw: bytes) -> None:
         route = (self.command, path)
         try:
             if route == ("POST", "/v1/chat/completions"):
@@ -310,6 +348,7 @@ class OpenAIEmulator(EmulatorServer):
     """The OpenAI Chat Completions API on 127.0.0.1; ``base_url`` ends in ``/v1``."""
 
     handler_class = _OpenAIHandler
+    max_logged = 20_000
 
     def __init__(self, *, api_key: str | None = None, models: list[str] | None = None, reply: str | None = None,
                  stream_tokens: int | None = None, ssl_context: ssl.SSLContext | None = None) -> None:
@@ -323,6 +362,9 @@ class OpenAIEmulator(EmulatorServer):
         self.chat_requests = 0
         self.models_requests = 0
         self.images_requests = 0
+        #: Every request with its arrival time and status, oldest first (bounded), for tests that
+        #: check when requests came (none during a Retry-After wait) or count them per prompt.
+        self.request_log: deque[LoggedRequest] = deque(maxlen=self.max_logged)
         self._fault_lock = threading.Lock()
 
     def start(self) -> OpenAIEmulator:
@@ -342,6 +384,10 @@ class OpenAIEmulator(EmulatorServer):
             name = f"{endpoint}_requests"
             setattr(self, name, getattr(self, name) + 1)
 
+    def log_request(self, entry: LoggedRequest) -> None:
+        with self._fault_lock:
+            self.request_log.append(entry)
+
     def take_fault(self) -> str | None:
         """Use up one "first K" fault if any is armed: ``rate_limit``, ``error`` or None."""
         with self._fault_lock:
@@ -359,3 +405,4 @@ class OpenAIEmulator(EmulatorServer):
         super().reset_counters()
         with self._fault_lock:
             self.chat_requests = self.models_requests = self.images_requests = 0
+            self.request_log.clear()
