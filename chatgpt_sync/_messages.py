@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence  # isinstance on these is cheaper than on typing's aliases
+from typing import Any
 
 from .errors import InvalidRequestError
 

@@ -18,7 +18,8 @@ import json
 import os
 from itertools import chain
 from types import TracebackType
-from typing import Any, Generator, Iterable, Iterator, Literal, Mapping, Union, overload
+from collections.abc import Mapping
+from typing import Any, Generator, Iterable, Iterator, Literal, Union, overload
 
 from ._client_types import (
     ChatCompletion, ChatCompletionChunk, ChatCompletionMessage, ChatCompletionMessageToolCall, Choice,

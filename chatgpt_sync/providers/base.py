@@ -22,7 +22,8 @@ import os
 import threading
 import time
 import urllib.parse
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generator, Generic, Mapping, TypeVar, overload
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Generator, Generic, TypeVar, overload
 
 from .._core import HTTPCore
 from .._messages import validate_messages

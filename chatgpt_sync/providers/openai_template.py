@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 from urllib.parse import quote
-from typing import Any, ClassVar, Generator, Iterator, Mapping
+from collections.abc import Mapping
+from typing import Any, ClassVar, Generator, Iterator
 
 from .._messages import last_user_text
 from .._media import media_parts
