@@ -140,10 +140,12 @@ def test_a_pickled_provider_answers_in_a_spawned_process(openai_server: OpenAIEm
     assert child.exitcode == 0
 
 
-def test_a_process_pool_answers(openai_server: OpenAIEmulator) -> None:
+@pytest.mark.parametrize("method", [m for m in ("spawn", "fork") if m in multiprocessing.get_all_start_methods()])
+def test_a_process_pool_answers(openai_server: OpenAIEmulator, method: str) -> None:
+    context = multiprocessing.get_context(method)
     with OpenaiTemplate(base_url=openai_server.base_url, api_key=API_KEY, timeout=TIMEOUT) as provider:
         assert _ask(provider) == ECHO  # the parent holds a pooled connection while the workers start
-        with concurrent.futures.ProcessPoolExecutor(max_workers=2) as pool:
+        with concurrent.futures.ProcessPoolExecutor(max_workers=2, mp_context=context) as pool:
             futures = [pool.submit(_ask, provider) for _ in range(4)]
             assert [f.result(timeout=JOIN) for f in futures] == [ECHO] * 4
         assert _ask(provider) == ECHO

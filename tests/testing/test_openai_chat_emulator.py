@@ -21,6 +21,7 @@ import requests
 
 from chatgpt_sync._sse import SSEDecoder
 from chatgpt_sync.errors import ResponseError
+from chatgpt_sync.testing import verify_answer_token
 from chatgpt_sync.providers._web.pow import get_answer_token, get_config, get_requirements_token
 from chatgpt_sync.providers._web.stream import WebStreamDecoder
 from chatgpt_sync.types import Conversation, FinishReason, ImageResponse, Reasoning, Sources, TitleGeneration
@@ -353,8 +354,12 @@ def test_conduit_is_bound_to_its_conversation(client: Client) -> None:
 
 def test_wrong_proofs_are_refused(server: OpenaiChatEmulator, client: Client) -> None:
     req = client.requirements()
-    wrong = client.converse(req=req, headers={"openai-sentinel-proof-token": get_answer_token(
-        "another-seed", "000fff", client.config)})
+    pow_ = req["proofofwork"]
+    # A proof for another seed; at the emulator's easy default difficulty one such proof in 16 also
+    # solves the real seed by chance, so take the first that (by the independent verifier) does not.
+    token = next(t for t in (get_answer_token(f"another-seed-{i}", "000fff", client.config) for i in range(64))
+                 if not verify_answer_token(t, pow_["seed"], pow_["difficulty"]))
+    wrong = client.converse(req=req, headers={"openai-sentinel-proof-token": token})
     assert wrong.status_code == 403 and "does not solve" in detail(wrong)
     spent = client.converse(req=req)
     assert spent.status_code == 403 and "already used" in detail(spent)
