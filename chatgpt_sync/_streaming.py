@@ -19,10 +19,38 @@ from ._transcript import Transcript
 from .errors import ChatGPTSyncError, InvalidRequestError
 from .types import Chunk, Conversation
 
-__all__ = ["Stream", "attach_progress", "require_unread", "state_label"]
+__all__ = ["Stream", "KeepsTranscript", "attach_progress", "require_unread", "state_label"]
 
 
-class Stream(Iterator[Chunk]):
+class KeepsTranscript:
+    """What ``display()``/``text()`` kept, for a stream class with a ``_seen`` slot (this one and the
+    Client's chunk stream): ``partial_text``, ``transcript`` and the notebook repr."""
+
+    __slots__ = ()
+    _seen: Transcript | None
+
+    @property
+    def partial_text(self) -> str:
+        """The answer text ``display()`` (or ``text()``) received so far ("" before either)."""
+        return self._seen.text if self._seen is not None else ""
+
+    @property
+    def transcript(self) -> Transcript | None:
+        """Everything ``display()`` (or ``text()``) received (text, reasoning, images...), or None."""
+        return self._seen
+
+    def _repr_markdown_(self) -> str:
+        if self._seen is not None:
+            from ._render import answer_markdown
+
+            return answer_markdown(self._seen)
+        return self._unread_markdown()
+
+    def _unread_markdown(self) -> str:
+        raise NotImplementedError
+
+
+class Stream(KeepsTranscript, Iterator[Chunk]):
     """Text pieces (``str``) and response objects, in the order the backend produced them."""
 
     __slots__ = ("_gen", "_seen")
@@ -86,23 +114,9 @@ class Stream(Iterator[Chunk]):
         require_unread(self._gen, self._seen, "display")
         return show_stream(self._gen, self._transcript(), Transcript.add, self.close, interval)
 
-    @property
-    def partial_text(self) -> str:
-        """The answer text ``display()`` or ``text()`` received so far ("" before either)."""
-        return self._seen.text if self._seen is not None else ""
-
-    @property
-    def transcript(self) -> Transcript | None:
-        """Everything ``display()`` or ``text()`` received (text, reasoning, images...), or None."""
-        return self._seen
-
-    def _repr_markdown_(self) -> str:
-        if self._seen is not None:
-            from ._render import answer_markdown
-
-            return answer_markdown(self._seen)
-        return (f"*{type(self).__name__} ({state_label(self._gen, self._seen)}): `.display()` or `.text()` reads it and keeps "
-                "the answer*")
+    def _unread_markdown(self) -> str:
+        return (f"*{type(self).__name__} ({state_label(self._gen, self._seen)}): `.display()` or `.text()` "
+                "reads it and keeps the answer*")
 
     def __repr__(self) -> str:
         seen = f", {len(self.partial_text)} characters kept" if self._seen is not None else ""

@@ -26,7 +26,7 @@ from ._client_types import (
     ChoiceDelta, ChoiceDeltaToolCall, ChunkChoice, CompletionUsage, Details, ImagesResponse, Model,
     RawResponse, SyncPage,
 )
-from ._streaming import require_unread
+from ._streaming import KeepsTranscript, require_unread
 from ._transcript import Transcript
 from .errors import InvalidRequestError, NotFoundError, ResponseError
 from .providers import default_provider, get_provider
@@ -227,7 +227,7 @@ def _close(source: Iterator[Chunk]) -> None:
         close()
 
 
-class ChatCompletionStream(Iterator[ChatCompletionChunk]):
+class ChatCompletionStream(KeepsTranscript, Iterator[ChatCompletionChunk]):
     """The chunks of a streamed answer; also a context manager. ``close()`` releases the connection.
 
     ``id``, ``model``, ``created`` and ``response`` (status and headers) are the server's, known
@@ -311,21 +311,7 @@ class ChatCompletionStream(Iterator[ChatCompletionChunk]):
         finally:
             seen.conversation = self._state.conversation  # known once the stream has sent it
 
-    @property
-    def partial_text(self) -> str:
-        """The answer text ``display()`` received so far ("" before it)."""
-        return self._seen.text if self._seen is not None else ""
-
-    @property
-    def transcript(self) -> Transcript | None:
-        """Everything ``display()`` received (text, reasoning, tool calls...), or None."""
-        return self._seen
-
-    def _repr_markdown_(self) -> str:
-        if self._seen is not None:
-            from ._render import answer_markdown
-
-            return answer_markdown(self._seen)
+    def _unread_markdown(self) -> str:
         from ._html import html_escape  # the server's words: never markup
 
         return (f"*ChatCompletionStream {html_escape(str(self.id))} ({html_escape(str(self.model))}): "
