@@ -48,7 +48,8 @@ interactive: 'chat' with no prompt and a terminal on standard input; the prompt 
   end a block
 status line: while the first piece is awaited, on a terminal only (never when output is piped)
 exit status: 0 answered (a refusal is an answer, so 0 too), 1 an error from the backend or the
-  network (the message on standard error), 2 bad usage or configuration, 130 interrupted
+  network (the message on standard error), 2 bad usage or configuration (missing credentials
+  included), 130 interrupted
 """
 
 
