@@ -140,6 +140,9 @@ class Run:
             return  # drained already
         self.stop.set()
         deadline = time.monotonic() + self.grace
+        if bar and self.live:
+            bar.note(f"batch: stopping; waiting up to {self.grace:g} s for the prompts in flight to be recorded "
+                     "(Ctrl-C again to abandon them)")
         try:
             while (result := self._next(deadline)) is not None:
                 if bar:
@@ -148,6 +151,9 @@ class Run:
             pass  # a second Ctrl-C: stop waiting
         if self.live:
             logger.warning("batch: %d prompts still in flight after %.1fs; not recorded", self.live, self.grace)
+            if bar:
+                bar.note("batch: the prompts still in flight were abandoned; they are not recorded, and a resume "
+                         "asks them again")
             self.abandon.set()
 
     def _work(self) -> None:
@@ -179,8 +185,8 @@ class Run:
                 return None
             attempts += 1
             outcome: Outcome | None = self.runner(messages, self.abandon)
-            if outcome is None:
-                return None
+            if outcome is None or (outcome.cancelled and self.stop.is_set()):
+                return None  # stopped: not a result, so a resume asks it
             if outcome.error is None or not outcome.retryable or attempts >= self.max_attempts:
                 break
             hinted = outcome.retry_after
@@ -190,5 +196,8 @@ class Run:
                 logger.info("batch: rate limited; all workers wait %.2fs (until %.3f)", wait, until)
             elif self.stop.wait(wait):
                 return None
-        return BatchResult(index, self.given[index], outcome.text, outcome.error, outcome.error_type, attempts,
+        error = outcome.error
+        if error is not None and attempts > 1:  # so "wait and retry" advice is read knowing we did
+            error = f"{error} (gave up after {attempts} attempts)"
+        return BatchResult(index, self.given[index], outcome.text, error, outcome.error_type, attempts,
                            time.perf_counter() - started, outcome.finish_reason, outcome.usage)

@@ -22,16 +22,19 @@ class Outcome:
     """What one attempt gave: the answer, or the error with what the retry policy needs to know."""
 
     __slots__ = ("text", "finish_reason", "usage", "error", "error_type", "retryable", "rate_limited",
-                 "retry_after", "elapsed")
+                 "retry_after", "elapsed", "cancelled")
 
     def __init__(self, text: str | None = None, finish_reason: str | None = None,
                  usage: dict[str, Any] | None = None, error: str | None = None, error_type: str | None = None,
                  retryable: bool = False, rate_limited: bool = False, retry_after: float | None = None,
-                 elapsed: float = 0.0) -> None:
+                 elapsed: float = 0.0, cancelled: bool = False) -> None:
         self.text, self.finish_reason, self.usage = text, finish_reason, usage
         self.error, self.error_type = error, error_type
         self.retryable, self.rate_limited, self.retry_after = retryable, rate_limited, retry_after
         self.elapsed = elapsed
+        #: The attempt never ran to an answer or an error of its own (a Dask task cancelled or
+        #: interrupted): not a result for the prompt, which is asked again (or left for a resume).
+        self.cancelled = cancelled
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (Outcome, tuple(getattr(self, name) for name in self.__slots__))
@@ -107,9 +110,12 @@ class DaskRunner:
                 return None
         try:
             outcome: Outcome = future.result()
-        except (KeyboardInterrupt, SystemExit):
-            raise
         except BaseException as exc:  # the task failed (a worker died running it) or was cancelled
+            if _cancellation(exc):
+                # Ctrl-C on a terminal reaches the LocalCluster's worker processes too, and Dask
+                # cancels what the client forgets: neither is an answer or an error of the prompt.
+                return Outcome(error=f"the Dask task was cancelled ({type(exc).__name__})",
+                               error_type=type(exc).__name__, retryable=True, cancelled=True)
             return describe(exc)
         return outcome
 
@@ -118,6 +124,14 @@ class DaskRunner:
             self._provider.release()
         except Exception:  # the cluster may be gone already; nothing is left to free then
             pass
+
+
+def _cancellation(exc: BaseException) -> bool:
+    """A task that was cancelled or interrupted rather than one that failed (this runs in a worker
+    thread of ours, where signals are never delivered: a KeyboardInterrupt here came from the task)."""
+    import concurrent.futures
+    return isinstance(exc, (concurrent.futures.CancelledError, KeyboardInterrupt)) or \
+        type(exc).__name__.endswith("CancelledError")
 
 
 def check_picklable(what: str, value: Any) -> None:

@@ -55,11 +55,19 @@ class Checkpoint:
         self._header = {"format": FORMAT, "prompts": len(hashes), "fingerprint": _fingerprint(hashes),
                         "model": model}
         self._existing = self._read(hashes, self._header)
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if not self._existing and not os.path.isdir(folder):
+            raise InvalidRequestError(f"cannot write the checkpoint {self.path}: the folder {folder} does not "
+                                      "exist; create it, or pass another checkpoint path")
 
     def open(self) -> None:
         """Open for appending (a new file starts with its header line); refused while another batch
         has it open, since two runs on one checkpoint would each ask every prompt."""
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise InvalidRequestError(f"cannot write the checkpoint {self.path}: {exc.strerror or exc}; "
+                                      "pass another checkpoint path") from exc
         try:
             _lock(fd)
         except OSError:
@@ -116,6 +124,11 @@ class Checkpoint:
                 if index >= len(hashes) or self.records[index]["h"] != hashes[index]:
                     where = f"; prompt {index} differs"
                     break
+            recorded = found.get("prompts")
+            if not where and isinstance(recorded, int) and recorded != len(hashes):
+                first, last = sorted((recorded, len(hashes)))
+                where = (f"; prompts {first} to {last - 1} are new" if len(hashes) > recorded
+                         else f"; prompts {first} to {last - 1} are gone")
             raise CheckpointMismatchError(
                 f"{self.path} was written for a different prompt list ({found.get('prompts')} prompts, now "
                 f"{len(hashes)}{where}); pass another checkpoint path, or delete the file to start over")

@@ -1,4 +1,5 @@
-"""A batch's progress on standard error: a tqdm bar when tqdm is installed, a status line otherwise."""
+"""A batch's progress on standard error: a tqdm bar on a terminal when tqdm is installed, a status line
+otherwise (redrawn in place on a terminal, one line every few seconds in a file or a pipe)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ LOG_EVERY = 5.0
 
 class Progress(Protocol):
     def update(self, failed: bool) -> None: ...
+    def note(self, text: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -26,6 +28,8 @@ def make_progress(enabled: bool | None, total: int, done: int, failed: int) -> P
         enabled = _isatty(stream)
     if not enabled:
         return None
+    if not _isatty(stream):  # a log file or a pipe: tqdm would write one \r-joined line; ours writes lines
+        return StatusLine(stream, total, done, failed)
     try:
         from tqdm import tqdm  # type: ignore[import-untyped]
     except ImportError:
@@ -53,6 +57,9 @@ class _TqdmBar:
             self._failed += 1
             self._bar.set_postfix_str(f"{self._failed} failed", refresh=False)
         self._bar.update(1)
+
+    def note(self, text: str) -> None:
+        self._bar.write(text, file=self._bar.fp)  # above the bar, which is redrawn below it
 
     def close(self) -> None:
         self._bar.close()
@@ -94,6 +101,15 @@ class StatusLine:
             # Pad over what the previous, longer line left behind.
             self._stream.write("\r" + text.ljust(self._width))
             self._width = len(text)
+        else:
+            self._stream.write(text + "\n")
+        self._stream.flush()
+
+    def note(self, text: str) -> None:
+        """A message on a line of its own (the status line is redrawn after it on a terminal)."""
+        if self._tty:
+            self._stream.write("\r" + text.ljust(self._width) + "\n")
+            self._drawn = (-1, -1)
         else:
             self._stream.write(text + "\n")
         self._stream.flush()

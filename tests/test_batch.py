@@ -277,6 +277,62 @@ def test_a_checkpoint_from_another_list_or_model_is_refused(server: OpenAIEmulat
     assert other.read_text() == '{"some": "thing"}\n'  # left as it was
 
 
+def test_a_checkpoint_path_that_cannot_be_written_is_refused_before_sending(server: OpenAIEmulator,
+                                                                           tmp_path: Path) -> None:
+    with provider(server) as chat:
+        with pytest.raises(InvalidRequestError, match="folder .* does not exist; create it"):
+            run_batch(chat, prompts(3), model=MODEL, checkpoint=tmp_path / "no" / "such" / "answers.jsonl")
+        with pytest.raises(CheckpointMismatchError, match=r"3 prompts, now 5; prompts 3 to 4 are new"):
+            run_batch(chat, prompts(3), model=MODEL, checkpoint=tmp_path / "a.jsonl")
+            run_batch(chat, prompts(5), model=MODEL, checkpoint=tmp_path / "a.jsonl")
+    assert server.chat_requests == 3
+
+
+def test_an_error_after_retries_says_how_many_attempts_were_made(server: OpenAIEmulator) -> None:
+    server.faults.rate_limit_first, server.faults.retry_after = 100, "0"
+    with provider(server) as chat:
+        [result] = run_batch(chat, prompts(1), model=MODEL, threads=1, max_attempts=3)
+    assert result.error_type == "RateLimitError" and result.attempts == 3
+    assert (result.error or "").endswith("(gave up after 3 attempts)")
+
+
+def test_a_cancelled_dask_task_is_not_a_result_when_the_batch_stops() -> None:
+    """Ctrl-C on a terminal also interrupts a LocalCluster's workers, and Dask cancels forgotten tasks:
+    such an attempt is left for the resume, never recorded as the prompt's error."""
+    import concurrent.futures
+    from chatgpt_sync._batch_runners import DaskRunner
+
+    class Future:
+        def __init__(self, exc: BaseException) -> None:
+            self.exc = exc
+
+        def add_done_callback(self, callback: Any) -> None:
+            callback(self)
+
+        def result(self) -> Any:
+            raise self.exc
+
+    class Client:
+        raised: BaseException = concurrent.futures.CancelledError()
+
+        def scatter(self, value: Any, **kwargs: Any) -> Any:
+            return value
+
+        def submit(self, *args: Any, **kwargs: Any) -> Future:
+            return Future(self.raised)
+
+    client = Client()
+    runner = DaskRunner(client, object(), MODEL, {})
+    never = threading.Event()
+    for raised in (concurrent.futures.CancelledError(), KeyboardInterrupt(), type("FutureCancelledError", (Exception,), {})()):
+        client.raised = raised
+        outcome = runner([{"role": "user", "content": "x"}], never)
+        assert outcome is not None and outcome.cancelled and outcome.retryable
+    client.raised = ValueError("a real failure")
+    outcome = runner([{"role": "user", "content": "x"}], never)
+    assert outcome is not None and not outcome.cancelled and outcome.error_type == "ValueError"
+
+
 def test_a_checkpoint_in_use_by_another_batch_is_refused(server: OpenAIEmulator, tmp_path: Path) -> None:
     path = tmp_path / "answers.jsonl"
     with provider(server) as chat:
@@ -407,13 +463,22 @@ def test_breaking_out_of_iter_batch_stops_the_workers(server: OpenAIEmulator, tm
 
 
 # ------------------------------------------------------------------------------ progress
-def test_progress_with_tqdm(server: OpenAIEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+def test_progress_with_tqdm_on_a_terminal_and_lines_in_a_log(server: OpenAIEmulator, monkeypatch: pytest.MonkeyPatch,
+                                                              capsys: pytest.CaptureFixture[str]) -> None:
     pytest.importorskip("tqdm")
     given: list[Any] = prompts(20)
     given[0] = [{"role": "user", "content": "x", "bogus": 1}]
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    run_batch(provider(server), given, model=MODEL, threads=4)
+    shown = terminal.getvalue()
+    assert "20/20" in shown and "prompt" in shown and "1 failed" in shown and "|" in shown  # tqdm's bar
+    monkeypatch.undo()
+    # progress=True into a file or a pipe: whole status lines even with tqdm (whose \r updates would
+    # make one endless line in a log)
     run_batch(provider(server), given, model=MODEL, threads=4, progress=True)
     err = capsys.readouterr().err
-    assert "20/20" in err and "prompt" in err and "1 failed" in err and "|" in err  # tqdm's bar
+    assert err.startswith("batch: 0/20 (0%)") and "batch: 20/20 (100%), 1 failed" in err and "\r" not in err
 
 
 def test_progress_without_tqdm_is_a_status_line(server: OpenAIEmulator, capsys: pytest.CaptureFixture[str],
