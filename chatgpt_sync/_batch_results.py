@@ -6,7 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-__all__ = ["BatchResult", "BatchSummary", "summarize", "BatchInterrupted", "to_record", "from_record"]
+from .errors import ChatGPTSyncError
+
+__all__ = ["BatchResult", "BatchSummary", "summarize", "BatchInterrupted", "BatchStopped", "STOPS_THE_BATCH",
+           "to_record", "from_record"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,29 @@ class BatchInterrupted(KeyboardInterrupt):
 
     def summary(self) -> BatchSummary:
         return summarize(self.results, self.total)
+
+
+class BatchStopped(ChatGPTSyncError):
+    """The server refused the credentials (HTTP 401), which every other prompt would meet too, so the
+    batch stopped rather than send each of them. ``results`` holds what finished (input order, also
+    in the checkpoint); the refused prompt is not recorded, so a rerun with fixed credentials and the
+    same checkpoint asks it and the rest."""
+
+    def __init__(self, results: list[BatchResult], total: int, index: int, error: str, error_type: str,
+                 checkpoint: str | None) -> None:
+        hint = (f"; fix the credentials and run again with checkpoint={checkpoint!r} to resume" if checkpoint
+                else "; fix the credentials and run again")
+        super().__init__(f"batch stopped: prompt {index} was refused with {error_type} ({error}), which every "
+                         f"prompt would meet; {len(results)} of {total} prompts done{hint}")
+        self.results, self.total, self.checkpoint = results, total, checkpoint
+        self.index, self.error, self.error_type = index, error, error_type
+
+    def summary(self) -> BatchSummary:
+        return summarize(self.results, self.total)
+
+
+#: Errors that are about the credentials, not the prompt: the batch stops at the first one.
+STOPS_THE_BATCH = frozenset({"AuthenticationError"})
 
 
 # ------------------------------------------------------------------ as a checkpoint line

@@ -13,7 +13,7 @@ import threading
 import time
 from typing import Any, Callable, Iterator
 
-from ._batch_results import BatchInterrupted, BatchResult, to_record
+from ._batch_results import STOPS_THE_BATCH, BatchInterrupted, BatchResult, BatchStopped, to_record
 from ._batch_runners import DaskRunner, LocalRunner, Outcome
 from ._checkpoint import Checkpoint
 from ._log import logger
@@ -75,6 +75,7 @@ class Run:
         self.inbox: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self.live = 0
         self.runner: LocalRunner | DaskRunner | None = None
+        self.refused: BatchResult | None = None  # the first prompt refused for its credentials
 
     def results(self, progress: bool | None) -> Iterator[BatchResult]:
         """Yield the checkpoint's results, then each new one as a worker finishes it."""
@@ -97,6 +98,13 @@ class Run:
                 if bar:
                     bar.update(not result.ok)
                 yield result
+            if self.refused is not None:
+                self._drain(bar)
+                with self.take:
+                    done = sorted(self.finished.values(), key=lambda r: r.index)
+                refused = self.refused
+                raise BatchStopped(done, total, refused.index, refused.error or "", refused.error_type or "",
+                                   self.book.path if self.book else None)
         except KeyboardInterrupt as exc:
             self._drain(bar)
             how = "SIGTERM" if isinstance(exc, _Stopped) else "KeyboardInterrupt"
@@ -165,6 +173,14 @@ class Run:
                     break
                 result = self._ask(index)
                 if result is None:
+                    break
+                if result.error_type in STOPS_THE_BATCH:
+                    # Refused credentials: every prompt would meet them. Stop handing out prompts, and keep
+                    # this one out of the checkpoint, so a rerun with fixed credentials asks it.
+                    with self.take:
+                        if self.refused is None:
+                            self.refused = result
+                    self.stop.set()
                     break
                 if self.book:  # before handing it on: a kill then loses at most the prompts in flight
                     self.book.write(to_record(result, self.book.hashes[index]))

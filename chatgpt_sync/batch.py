@@ -12,8 +12,9 @@
 
 - ``threads`` workers share one provider instance (and its connection pool). A prompt gets up to
   ``max_attempts`` attempts: connection errors, timeouts, 408, 429 and 5xx are tried again; any other
-  error (a 400 for that prompt, say) is recorded on its :class:`BatchResult` at once. An error never
-  stops the batch.
+  error (a 400 for that prompt, say) is recorded on its :class:`BatchResult` at once. An error about
+  the prompt never stops the batch; refused credentials (401), which every prompt would meet, stop it
+  with :class:`BatchStopped` (the refused prompt is not recorded, so a rerun asks it).
 - A 429 pauses *every* worker for the server's ``Retry-After`` (a backoff when it names none, at most
   60 s): nobody sends until then. ``requests_per_second`` paces the workers too.
 - With ``checkpoint=path`` each finished prompt (answer or error) is appended to a JSON Lines file as
@@ -33,7 +34,7 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Iterator, Mapping, Sequence, Union
 
-from ._batch_results import BatchInterrupted, BatchResult, BatchSummary, from_record, summarize
+from ._batch_results import BatchInterrupted, BatchResult, BatchStopped, BatchSummary, from_record, summarize
 from ._batch_run import Run
 from ._batch_runners import check_picklable
 from ._checkpoint import Checkpoint, CheckpointMismatchError, prompt_hash
@@ -44,7 +45,7 @@ from .errors import InvalidRequestError
 from .providers import get_provider
 
 __all__ = ["run_batch", "iter_batch", "BatchResult", "BatchSummary", "summarize", "BatchInterrupted",
-           "CheckpointMismatchError", "Prompt"]
+           "BatchStopped", "CheckpointMismatchError", "Prompt"]
 
 #: One prompt: a string (one user message) or a list of ``{"role", "content"}`` message dicts.
 Prompt = Union[str, Sequence[Mapping[str, Any]]]

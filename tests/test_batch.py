@@ -25,8 +25,8 @@ import pytest
 
 from chatgpt_sync import OpenaiTemplate
 from chatgpt_sync._ratelimit import RateGate
-from chatgpt_sync.batch import (BatchInterrupted, BatchResult, CheckpointMismatchError, iter_batch, run_batch,
-                                summarize)
+from chatgpt_sync.batch import (BatchInterrupted, BatchResult, BatchStopped, CheckpointMismatchError, iter_batch,
+                                run_batch, summarize)
 from chatgpt_sync.errors import InvalidRequestError, UnknownParameterError
 from chatgpt_sync.testing.openai_api import OpenAIEmulator
 
@@ -286,6 +286,24 @@ def test_a_checkpoint_path_that_cannot_be_written_is_refused_before_sending(serv
             run_batch(chat, prompts(3), model=MODEL, checkpoint=tmp_path / "a.jsonl")
             run_batch(chat, prompts(5), model=MODEL, checkpoint=tmp_path / "a.jsonl")
     assert server.chat_requests == 3
+
+
+def test_refused_credentials_stop_the_batch_and_a_rerun_with_the_right_key_resumes(tmp_path: Path) -> None:
+    """A 401 is about the key, not the prompt: 200 prompts must not mean 200 refused requests."""
+    path = tmp_path / "answers.jsonl"
+    with OpenAIEmulator(api_key="sk-right-0123456789") as server:
+        with pytest.raises(BatchStopped) as caught:
+            run_batch(OpenaiTemplate(base_url=server.base_url, api_key="sk-wrong-0123456789", timeout=10),
+                      prompts(200), model=MODEL, threads=8, checkpoint=path)
+        stopped = caught.value
+        assert stopped.error_type == "AuthenticationError" and "fix the credentials" in str(stopped)
+        assert "sk-wrong-0123456789" not in str(stopped)
+        assert server.chat_requests <= 8  # at most the prompts already in flight, never all 200
+        assert stopped.results == [] and stopped.summary().not_done == 200
+        assert recorded(path) == set()  # refused prompts are not the prompts' fault: not recorded
+        results = run_batch(OpenaiTemplate(base_url=server.base_url, api_key="sk-right-0123456789", timeout=10),
+                            prompts(200), model=MODEL, threads=8, checkpoint=path)
+    assert all(r.ok for r in results) and len(recorded(path)) == 200
 
 
 def test_an_error_after_retries_says_how_many_attempts_were_made(server: OpenAIEmulator) -> None:
