@@ -245,6 +245,23 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         except OSError:
             pass
 
+    def write_frames(self, frames: list[bytes], *, drop_after: int | None, stall_after: int | None,
+                     stall_seconds: float) -> None:
+        """Write ``frames`` as one chunked SSE answer: dropped before frame ``drop_after``, silent for
+        ``stall_seconds`` before frame ``stall_after`` (the web emulators' stream faults)."""
+        self.start_chunked(200, headers={"X-Accel-Buffering": "no"})
+        try:
+            for index, frame in enumerate(frames):
+                if drop_after is not None and index >= drop_after:
+                    self.drop_connection()
+                    return
+                if stall_after is not None and index == stall_after:
+                    self.stall(stall_seconds)
+                self.write_chunk(frame)
+            self.end_chunked()
+        except OSError:
+            self.close_connection = True  # the client hung up mid-stream (a test breaking out early)
+
     def stall(self, seconds: float) -> None:
         """Send nothing for ``seconds`` (bounded: returns early when the server stops)."""
         self.emulator.stopping.wait(seconds)

@@ -185,22 +185,9 @@ class ChatGptWebHandler(EmulatorHandler):
             self.send_json(status, {"detail": f"{phrase} (emulated fault)."})
 
     def _stream(self, frames: list[bytes]) -> None:
-        """Write the frames as one chunked SSE response, applying the drop/stall faults."""
         faults = self.web.faults
-        drop_after, stall_after = faults.drop_after, faults.stall_after
-        self.start_chunked(200, headers={"X-Accel-Buffering": "no"})
-        try:
-            for index, frame in enumerate(frames):
-                if drop_after is not None and index >= drop_after:
-                    self.drop_connection()
-                    return
-                if stall_after is not None and index == stall_after:
-                    self.stall(faults.stall_seconds)
-                self.write_chunk(frame)
-            self.end_chunked()
-        except OSError:
-            # The client hung up mid-stream (a test breaking out early): nothing left to send.
-            self.close_connection = True
+        self.write_frames(frames, drop_after=faults.drop_after, stall_after=faults.stall_after,
+                          stall_seconds=faults.stall_seconds)
 
 
 def _requirements_token(body: bytes) -> str:
