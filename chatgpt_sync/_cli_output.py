@@ -11,6 +11,7 @@ import threading
 import time
 from typing import Any, TextIO
 
+from ._progress import is_terminal
 from .types import Conversation, Refusal
 
 __all__ = ["Printer", "Spinner", "Turn", "send", "as_json"]
@@ -91,7 +92,7 @@ class Spinner:
 
     @staticmethod
     def wanted() -> bool:
-        return _isatty(sys.stdout) and _isatty(sys.stderr)
+        return is_terminal(sys.stdout) and is_terminal(sys.stderr)
 
     def start(self) -> Spinner:
         self._thread = threading.Thread(target=self._run, name="chatgpt-sync-spinner", daemon=True)
@@ -124,13 +125,6 @@ class Spinner:
             self._drawn = len(line)
             frame += 1
             self._done.wait(self.INTERVAL)
-
-
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):  # replaced by an object without it, or closed
-        return False
 
 
 class Turn:

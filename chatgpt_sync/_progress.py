@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any, Protocol, TextIO
 
-__all__ = ["Progress", "make_progress"]
+__all__ = ["Progress", "make_progress", "is_terminal"]
 
 #: The plain status line is redrawn at most this often (seconds) on a terminal...
 REDRAW = 0.1
@@ -25,10 +25,10 @@ def make_progress(enabled: bool | None, total: int, done: int, failed: int) -> P
     """A progress display, or None. ``enabled=None`` means: only when stderr is a terminal."""
     stream = sys.stderr  # looked up now, so a redirected (or captured) stderr is honoured
     if enabled is None:
-        enabled = _isatty(stream)
+        enabled = is_terminal(stream)
     if not enabled:
         return None
-    if not _isatty(stream):  # a log file or a pipe: tqdm would write one \r-joined line; ours writes lines
+    if not is_terminal(stream):  # a log file or a pipe: tqdm would write one \r-joined line; ours writes lines
         return StatusLine(stream, total, done, failed)
     try:
         from tqdm import tqdm  # type: ignore[import-untyped]
@@ -38,7 +38,8 @@ def make_progress(enabled: bool | None, total: int, done: int, failed: int) -> P
                          dynamic_ncols=True), failed)
 
 
-def _isatty(stream: Any) -> bool:
+def is_terminal(stream: Any) -> bool:
+    """Whether ``stream`` is a terminal (False for a replaced object without ``isatty``, or a closed one)."""
     try:
         return bool(stream.isatty())
     except (AttributeError, ValueError):  # no isatty, or closed
@@ -70,7 +71,7 @@ class StatusLine:
 
     def __init__(self, stream: TextIO, total: int, done: int, failed: int) -> None:
         self._stream = stream
-        self._tty = _isatty(stream)
+        self._tty = is_terminal(stream)
         self._total, self._done, self._failed = total, done, failed
         self._start_done = done
         self._started = self._shown = time.monotonic()

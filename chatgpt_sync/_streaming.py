@@ -90,11 +90,14 @@ class Stream(KeepsTranscript, Iterator[Chunk]):
         whole one)."""
         require_unread(self._gen, self._seen, "text")
         seen = self._transcript()
-        add = seen.add
+        add, keep = seen.add, seen.parts.append
         try:
             with self:
                 for piece in self._gen:
-                    add(piece)
+                    if piece.__class__ is str:  # most pieces: no method call per token
+                        keep(piece)
+                    else:
+                        add(piece)
         except BaseException as exc:
             seen.stop(exc)
             raise

@@ -101,10 +101,12 @@ class Transcript:
         # OpenAI streams a call's arguments in fragments under one index; join them.
         while len(self.tool_calls) <= call.index:
             self.tool_calls.append({"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+        # The same rule as the providers' joiner (_openai_chunks._ToolCallParts): id and name are set
+        # once, never concatenated, since servers repeat them on later fragments; arguments append.
         entry = self.tool_calls[call.index]
-        entry["id"] = call.id or entry["id"]
+        entry["id"] = entry["id"] or call.id
         if call.function is not None:
-            entry["function"]["name"] += call.function.name or ""
+            entry["function"]["name"] = entry["function"]["name"] or call.function.name or ""
             entry["function"]["arguments"] += call.function.arguments or ""
 
     def stop(self, exc: BaseException | None) -> None:
