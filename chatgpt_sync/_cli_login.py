@@ -64,9 +64,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _cache_folder() -> str:
     """The folder the defaults live in, as this environment resolves it ($XDG_CACHE_HOME honoured)."""
-    from .providers._web.auth import default_auth_file
+    from ._paths import cache_dir  # stdlib only: building the parser must not import requests
 
-    return str(default_auth_file().parent)
+    return str(cache_dir())
 
 
 def run_login_command(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "chatgpt_sync"
 HTTP_LIBRARIES = {"requests", "urllib3", "tls_client", "curl_cffi"}
 
 # module -> package modules it must never import (directly)
-LEAVES = {"errors", "types", "_redact", "_sse", "_version", "_frozen", "_html"}
+LEAVES = {"errors", "types", "_redact", "_sse", "_version", "_frozen", "_html", "_paths"}
 WIRE_AND_CORE = {"_sse", "_transport", "_retry", "_core", "_streaming", "_messages", "_media", "_log"}
 
 
@@ -107,3 +107,14 @@ def test_the_shared_web_modules_import_each_other_without_cycles() -> None:
 
     for module in sorted(graph):
         visit(module, ())
+
+
+def test_building_the_command_line_parser_imports_no_http_library() -> None:
+    """`chatgpt-sync --help` (and every command's parsing) stays cheap: requests loads only for a call."""
+    import subprocess
+    import sys
+    code = ("import sys, chatgpt_sync.cli as cli; cli.build_parser(); "
+            "print(sorted(m for m in ('requests', 'urllib3', 'tls_client') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -23,6 +23,7 @@ from typing import Any, Mapping
 
 from ..._core import HTTPCore, blocked_error, looks_like_html
 from ..._log import logger
+from ..._paths import cache_dir
 from ..._urls import join_url
 from ...errors import AuthenticationError, InvalidRequestError, MissingAuthError, ResponseError
 from ...types import AuthResult, Timeout, TimeoutLike
@@ -45,13 +46,8 @@ _PROFILE_CLAIM = "https://api.openai.com/profile"
 # ------------------------------------------------------------------------------------------- paths
 
 def default_auth_file() -> Path:
-    """``$XDG_CACHE_HOME/chatgpt_sync/auth_OpenaiChat.json``; ``~/.cache/...`` when that is unset.
-
-    A relative ``XDG_CACHE_HOME`` is ignored, as the XDG spec says.
-    """
-    base = os.environ.get("XDG_CACHE_HOME", "")
-    root = Path(base) if base and os.path.isabs(base) else Path.home() / ".cache"
-    return root / "chatgpt_sync" / "auth_OpenaiChat.json"
+    """``auth_OpenaiChat.json`` in the cache folder (:func:`chatgpt_sync._paths.cache_dir`)."""
+    return cache_dir() / "auth_OpenaiChat.json"
 
 
 # ------------------------------------------------------------------------ accounts and expiry
